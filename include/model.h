@@ -1,0 +1,154 @@
+/* model.h - the fleet and, per host, the objects kept current like a
+ * Kubernetes informer: one list per kind at connect, then the engine's
+ * /events stream, a periodic resync as a safety net, and a reconnect with
+ * backoff when the engine goes away.
+ *
+ * Each host has its own worker thread, connection and deadlines, so a dead
+ * engine never blocks another host or the mount.  Readers (the tree) take
+ * the host's read lock and read the structs below directly; only the worker
+ * and the fleet's own setters write them, never while waiting on the
+ * network.
+ */
+#ifndef DOCKFS_MODEL_H
+#define DOCKFS_MODEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "conn.h"
+#include "docker.h"
+#include "format.h"
+#include "map.h"
+
+struct store;
+
+enum host_health { HOST_PENDING, HOST_HEALTHY, HOST_UNHEALTHY };
+
+/* A container, compact: 10k of them must fit in a few MiB.  Filled from the
+ * list at once (ls works at once), then from inspect (detailed). */
+struct container {
+	char id[65];
+	char name[256];          /* without Docker's leading '/' */
+	char *image;             /* as the user gave it (Config.Image) */
+	char state[16];          /* created running paused restarting removing exited dead */
+	char health[12];         /* starting healthy unhealthy, or "" for none */
+	struct container_state cs;
+	int pid;
+	bool tty;
+	bool detailed;           /* inspected since the last change */
+	char *created;           /* Docker's RFC 3339 text */
+	struct timespec created_ts;
+	struct timespec changed_ts; /* newest of created, started, finished */
+	char *ports;             /* format_ports() text, "" if none */
+	char *labels;            /* packed "key\0value\0"..., labels_len bytes */
+	size_t labels_len;
+};
+
+/* An image (one per tag; untagged ones by short id), network or volume: the
+ * list API's summary object and the file name it goes by. */
+struct object {
+	char *name;              /* file name, escaped (names.h) */
+	char *id;
+	json_t *summary;         /* owned */
+	struct timespec created_ts;
+};
+
+enum object_kind { OBJ_IMAGE, OBJ_NETWORK, OBJ_VOLUME, OBJ_KINDS };
+
+struct fleet;
+
+struct host {
+	char name[65];
+	atomic_int refs;
+	struct fleet *fleet;
+
+	/* Guards everything below; readers hold it only to copy out. */
+	pthread_rwlock_t lock;
+	struct conn *conn;         /* replaced when the url changes */
+	char *description;
+	bool is_default;
+	enum host_health health;
+	char *last_error;          /* why unhealthy, NULL when healthy */
+	time_t last_check;
+	bool stale;                /* model is the last known state, engine away */
+	char api[16];              /* API version spoken */
+	json_t *version;           /* /version, NULL until connected */
+	json_t *info;              /* /info */
+	char host_type[16];        /* standalone | swarm_manager | swarm_worker */
+	struct map containers;     /* id -> struct container */
+	struct map container_names;/* name -> struct container */
+	struct map objects[OBJ_KINDS]; /* file name -> struct object */
+	struct timespec changed[OBJ_KINDS + 1]; /* dir mtimes; [OBJ_KINDS]: containers */
+
+	/* Worker control; guarded by ctl_lock. */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cond;
+	bool stop;
+	bool reconnect;
+	void *multi;               /* CURLM * while streaming events */
+	pthread_t thread;
+	bool started;
+};
+
+struct fleet_options {
+	int health_interval;   /* seconds between health checks */
+	int resync_interval;   /* seconds between full relists */
+};
+
+/* Creates the fleet over store (borrowed, must outlive the fleet). */
+int fleet_new(struct store *st, const struct fleet_options *opt, struct fleet **out);
+/* Loads every registered host and starts its worker. */
+int fleet_start(struct fleet *f);
+/* Stops every worker and frees everything. */
+void fleet_free(struct fleet *f);
+
+/* A counted reference to the host called name, or NULL: host_put() it. */
+struct host *fleet_host_get(struct fleet *f, const char *name);
+void host_put(struct host *h);
+/* Calls cb with each host's name, sorted; cb must not call back into the
+ * fleet's setters. */
+void fleet_foreach_host(struct fleet *f, void (*cb)(struct host *h, void *arg), void *arg);
+int fleet_host_count(struct fleet *f);
+
+/* Registry changes: store first, then the live host. */
+int fleet_host_add(struct fleet *f, const char *name, const char *url);
+int fleet_host_remove(struct fleet *f, const char *name);
+int fleet_host_set_url(struct fleet *f, const char *name, const char *url);
+int fleet_host_set_description(struct fleet *f, const char *name, const char *text);
+int fleet_host_set_default(struct fleet *f, const char *name, bool on);
+
+/* With h's lock held: the container called name, or with that id or unique
+ * id prefix; NULL if none. */
+struct container *host_container_find(struct host *h, const char *name_or_id);
+/* With h's lock held: the object of that kind by file name, id, or unique
+ * id prefix. */
+struct object *host_object_find(struct host *h, enum object_kind kind, const char *name);
+
+/* Makes sure the container is inspected (a synchronous inspect when the
+ * worker has not got to it yet).  Call without the lock. */
+int host_container_detail(struct host *h, const char *id);
+
+/* A live call to h's engine in the API version negotiated with it (logs,
+ * stats, inspect, actions).  Call without the lock. */
+int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply);
+
+/* GETs path from h's engine and writes its JSON pretty printed, with a
+ * final newline, to out (the *.json file convention). */
+int host_fetch_json(struct host *h, const char *path, struct buf *out);
+
+/* Label lookup in a container's packed labels; NULL if absent. */
+const char *container_label(const struct container *c, const char *key);
+
+/* Pure parts, exposed for tests: fill a container from a list entry or an
+ * inspect object (replacing what it held). */
+void container_from_summary(struct container *c, json_t *summary);
+void container_from_inspect(struct container *c, json_t *inspect);
+void container_free(struct container *c);
+
+const char *host_health_name(enum host_health h);
+
+#endif

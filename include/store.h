@@ -1,0 +1,105 @@
+/* store.h - the registry: SQLite in WAL mode, schema versioned by migrations.
+ *
+ * Tables follow the original plan: docker_hosts, host_credentials,
+ * user_host_permissions, host_tags, host_connection_stats, users, api_tokens,
+ * audit_logs.  Ids are random UUIDv4 text.  Every function returns 0 or a
+ * negative errno (-ENOENT no such row, -EEXIST name taken, -EINVAL bad input,
+ * -ENOSPC disk/db full, -EIO anything else) and logs the SQLite message.
+ *
+ * A struct store is safe to use from several threads: calls are serialised by
+ * an internal mutex (one connection; SQLite in serialized mode).
+ */
+#ifndef DOCKFS_STORE_H
+#define DOCKFS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+#define STORE_ID_LEN 36 /* UUID text, without the NUL */
+
+/* One docker_hosts row.  Strings are owned by the row; free with
+ * store_host_free_fields(); NULL when the column is NULL. */
+struct store_host {
+	char id[STORE_ID_LEN + 1];
+	char *name;
+	char *description;
+	char *host_type;        /* standalone | swarm_manager | swarm_worker */
+	char *connection_type;  /* unix | tcp | ssh */
+	char *host_url;
+	bool is_active;
+	bool is_default;
+	char *swarm_id;
+	char *cluster_name;
+	bool is_leader;
+	char *status;           /* healthy | unhealthy | pending */
+	time_t last_health_check; /* 0 = never */
+	char *docker_version;
+	char *api_version;
+	char *os_type;
+	char *architecture;
+	time_t created_at;
+	time_t updated_at;
+};
+
+/* Opens (creating if needed) the database at path, mode 0600, WAL, foreign
+ * keys on, busy timeout, and applies pending migrations in one transaction
+ * each.  *out is owned by the caller: store_close(). */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+int store_schema_version(struct store *st);
+
+/* Hosts.  connection_type is derived from the url scheme (unix:// tcp:// ssh://);
+ * an unknown scheme is -EINVAL.  Names: 1..64 chars of [A-Za-z0-9._-], not
+ * starting with '.' (else -EINVAL). */
+int store_host_add(struct store *st, const char *name, const char *url);
+/* Insert or update the url of the host called name. */
+int store_host_put(struct store *st, const char *name, const char *url);
+int store_host_remove(struct store *st, const char *name);
+int store_host_get(struct store *st, const char *name, struct store_host *out);
+/* Calls cb for every host ordered by name; a non-zero return from cb stops
+ * the walk and is returned.  The row is valid only during the call. */
+int store_host_foreach(struct store *st,
+		       int (*cb)(const struct store_host *h, void *arg), void *arg);
+void store_host_free_fields(struct store_host *h);
+int store_host_count(struct store *st);
+
+/* Settable text columns: "description", "host_url", "host_type", "status",
+ * "swarm_id", "cluster_name", "docker_version", "api_version", "os_type",
+ * "architecture".  Any other column is -EINVAL.  value may be NULL.
+ * Updates updated_at. */
+int store_host_set_text(struct store *st, const char *name, const char *column,
+			const char *value);
+/* Makes name the only default host (clears the flag on every other host);
+ * on=false clears it on name only. */
+int store_host_set_default(struct store *st, const char *name, bool on);
+/* Records the outcome of a health check: status, last_health_check=now, and
+ * the engine facts (each may be NULL: keep the stored value). */
+int store_host_set_health(struct store *st, const char *name, const char *status,
+			  const char *docker_version, const char *api_version,
+			  const char *os_type, const char *architecture,
+			  const char *host_type);
+
+/* Tags (host_tags). */
+int store_tag_set(struct store *st, const char *host, const char *tag,
+		  const char *value);
+int store_tag_remove(struct store *st, const char *host, const char *tag);
+int store_tag_foreach(struct store *st, const char *host,
+		      int (*cb)(const char *tag, const char *value, void *arg),
+		      void *arg);
+
+/* Connection statistics (host_connection_stats): one row appended per call. */
+struct store_conn_stats {
+	int active_connections;
+	int64_t total_connections;
+	int64_t failed_connections;
+	double avg_response_time_ms;
+	const char *last_error; /* may be NULL */
+	time_t last_error_at;   /* 0 = none */
+};
+int store_conn_stats_add(struct store *st, const char *host,
+			 const struct store_conn_stats *s);
+
+#endif

@@ -1,0 +1,120 @@
+/* tree.h - the tree core: path -> node; stat, list, read, write, mkdir...
+ *
+ * Both front ends (FUSE in fs.c, the HTTP bridge) call only these functions,
+ * always on behalf of a caller, so every path, permission check and errno
+ * exists once.  Paths are absolute within the mount ("/hosts/mgr/url").
+ *
+ * The subtree modules (hosts.c, containers.c, objects.c, fleet_view.c)
+ * implement struct node_ops; they never see a FUSE request.
+ */
+#ifndef DOCKFS_TREE_H
+#define DOCKFS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+#include "names.h"
+
+struct fleet;
+struct store;
+struct host;
+
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;      /* for logs only: never trusted for a decision */
+};
+
+/* Permission levels per host, as in the plan's user_host_permissions. */
+enum level { LEVEL_NONE, LEVEL_VIEWER, LEVEL_OPERATOR, LEVEL_ADMIN };
+
+enum node_type { NODE_DIR, NODE_FILE, NODE_LINK };
+
+struct tree_stat {
+	enum node_type type;
+	mode_t perm;              /* 0555 dirs, 0444 files, 0644 writable files */
+	size_t size;              /* exact content length */
+	struct timespec mtime;
+	bool live;                /* fetched from the engine when opened */
+};
+
+struct dirent_entry {
+	char *name;
+	enum node_type type;
+};
+
+struct dirlist {
+	struct dirent_entry *v;
+	size_t n, cap;
+};
+
+void dirlist_add(struct dirlist *l, const char *name, enum node_type type);
+void dirlist_free(struct dirlist *l);
+
+/* What a path resolved to.  host is a counted reference (node_release). */
+struct node {
+	const struct node_ops *ops;
+	struct host *host;
+	char key[NAME_MAX_ESCAPED];   /* the object within the host (id or name) */
+	char sub[NAME_MAX_ESCAPED];   /* an entry within the object */
+	const void *attr;             /* the module's descriptor of a file */
+};
+
+struct node_ops {
+	enum node_type type;
+	/* Level needed on node->host to see the node (and, for write, to act). */
+	enum level read_level, write_level;
+	int (*lookup)(const struct caller *c, const struct node *dir, const char *name,
+		      struct node *child);
+	int (*list)(const struct caller *c, const struct node *dir, struct dirlist *out);
+	/* Fills type-specific stat fields (perm, mtime, live); the core sets
+	 * size from read() unless live. */
+	int (*stat)(const struct caller *c, const struct node *n, struct tree_stat *st);
+	int (*read)(const struct caller *c, const struct node *n, struct buf *out);
+	int (*write)(const struct caller *c, const struct node *n, const char *data, size_t len);
+	int (*mkdir)(const struct caller *c, const struct node *dir, const char *name);
+	int (*rmdir)(const struct caller *c, const struct node *dir, const char *name);
+};
+
+/* The state the subtrees share: set once by tree_init. */
+struct tree_ctx {
+	struct fleet *fleet;
+	struct store *store;
+	uid_t owner;              /* who mounted: a global admin */
+};
+
+void tree_init(const struct tree_ctx *ctx);
+const struct tree_ctx *tree_ctx(void);
+
+/* The caller's level on host (NULL: the fleet level, i.e. global). */
+enum level tree_level(const struct caller *c, struct host *host);
+
+int tree_stat(const struct caller *c, const char *path, struct tree_stat *st);
+int tree_list(const struct caller *c, const char *path, struct dirlist *out);
+int tree_read(const struct caller *c, const char *path, struct buf *out);
+int tree_readlink(const struct caller *c, const char *path, struct buf *out);
+int tree_write(const struct caller *c, const char *path, const char *data, size_t len);
+int tree_mkdir(const struct caller *c, const char *path);
+int tree_rmdir(const struct caller *c, const char *path);
+/* Checks that c may open path for reading and/or writing. */
+int tree_open(const struct caller *c, const char *path, bool for_write);
+
+/* Helpers for the subtree modules. */
+void node_release(struct node *n);
+/* Sets child to a node of ops on dir's host (taking a reference). */
+void node_child(struct node *child, const struct node *dir, const struct node_ops *ops);
+/* One value and a newline, the scalar file convention. */
+void tree_scalar(struct buf *out, const char *value);
+/* Strips one trailing newline (as echo writes) and checks the value is
+ * text on one line, no longer than max: else -EINVAL. */
+int tree_parse_value(const char *data, size_t len, size_t max, char *out);
+
+/* The subtrees' entry points, for the root. */
+extern const struct node_ops hosts_dir_ops;
+extern const struct node_ops fleet_containers_ops;
+extern const struct node_ops fleet_images_ops;
+
+#endif

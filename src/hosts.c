@@ -1,0 +1,270 @@
+/* hosts.c - M/hosts/ and M/hosts/<host>/: the registry and each engine's
+ * own facts (url, type, status, version, info.json, description, default).
+ *
+ *   mkdir hosts/NAME          registers a host (pending until it has a url)
+ *   echo URL > hosts/NAME/url sets or changes where it is; reconnects
+ *   rmdir hosts/NAME          forgets it
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "tree.h"
+
+extern const struct node_ops containers_dir_ops;
+extern const struct node_ops images_dir_ops;
+extern const struct node_ops networks_dir_ops;
+extern const struct node_ops volumes_dir_ops;
+
+#define URL_MAX 500
+#define DESCRIPTION_MAX 1000
+
+struct host_attr {
+	const char *name;
+	/* Called with the host's read lock held. */
+	void (*show)(struct host *h, struct buf *out);
+	int (*set)(struct host *h, const char *value);
+	size_t max;
+};
+
+static void show_url(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->conn ? h->conn->url : "");
+}
+
+static void show_type(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->host_type);
+}
+
+/* The word first, so `read s < status` and `head -1` give it; when the
+ * engine is away, the reason on the next line. */
+static void show_status(struct host *h, struct buf *out)
+{
+	tree_scalar(out, host_health_name(h->health));
+	if (h->health != HOST_HEALTHY && h->last_error)
+		tree_scalar(out, h->last_error);
+}
+
+static void show_description(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->description);
+}
+
+static void show_default(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->is_default ? "1" : "0");
+}
+
+static void show_version(struct host *h, struct buf *out)
+{
+	const char *v = json_string_value(json_object_get(h->version, "Version"));
+
+	tree_scalar(out, v ? v : "");
+}
+
+static void show_json(json_t *j, struct buf *out)
+{
+	char *s;
+
+	if (!j)
+		return;
+	s = json_dumps(j, JSON_INDENT(2));
+	if (s) {
+		buf_puts(out, s);
+		buf_puts(out, "\n");
+		free(s);
+	}
+}
+
+static void show_info(struct host *h, struct buf *out)
+{
+	show_json(h->info, out);
+}
+
+static int set_url(struct host *h, const char *value)
+{
+	return fleet_host_set_url(h->fleet, h->name, value);
+}
+
+static int set_description(struct host *h, const char *value)
+{
+	return fleet_host_set_description(h->fleet, h->name, value);
+}
+
+static int set_default(struct host *h, const char *value)
+{
+	if (strcmp(value, "1") && strcmp(value, "0"))
+		return -EINVAL;
+	return fleet_host_set_default(h->fleet, h->name, value[0] == '1');
+}
+
+static const struct host_attr host_attrs[] = {
+	{ "url", show_url, set_url, URL_MAX },
+	{ "type", show_type, NULL, 0 },
+	{ "status", show_status, NULL, 0 },
+	{ "description", show_description, set_description, DESCRIPTION_MAX },
+	{ "default", show_default, set_default, 1 },
+	{ "version", show_version, NULL, 0 },
+	{ "info.json", show_info, NULL, 0 },
+};
+
+#define N_ATTRS (sizeof(host_attrs) / sizeof(host_attrs[0]))
+
+static const struct {
+	const char *name;
+	const struct node_ops *ops;
+} host_dirs[] = {
+	{ "containers", &containers_dir_ops },
+	{ "images", &images_dir_ops },
+	{ "networks", &networks_dir_ops },
+	{ "volumes", &volumes_dir_ops },
+};
+
+#define N_DIRS (sizeof(host_dirs) / sizeof(host_dirs[0]))
+
+extern const struct node_ops host_dir_ops, host_file_ops, host_rwfile_ops;
+
+/* ---- M/hosts ------------------------------------------------------------- */
+
+struct list_ctx {
+	const struct caller *c;
+	struct dirlist *out;
+};
+
+static void list_host_cb(struct host *h, void *arg)
+{
+	struct list_ctx *lc = arg;
+
+	if (tree_level(lc->c, h) >= LEVEL_VIEWER)
+		dirlist_add(lc->out, h->name, NODE_DIR);
+}
+
+static int hosts_list(const struct caller *c, const struct node *dir, struct dirlist *out)
+{
+	struct list_ctx lc = { c, out };
+
+	fleet_foreach_host(tree_ctx()->fleet, list_host_cb, &lc);
+	return 0;
+}
+
+static int hosts_lookup(const struct caller *c, const struct node *dir, const char *name,
+			struct node *child)
+{
+	struct host *h = fleet_host_get(tree_ctx()->fleet, name);
+
+	if (!h)
+		return -ENOENT;
+	memset(child, 0, sizeof(*child));
+	child->ops = &host_dir_ops;
+	child->host = h;
+	return 0;
+}
+
+static int hosts_mkdir(const struct caller *c, const struct node *dir, const char *name)
+{
+	return fleet_host_add(tree_ctx()->fleet, name, NULL);
+}
+
+static int hosts_rmdir(const struct caller *c, const struct node *dir, const char *name)
+{
+	return fleet_host_remove(tree_ctx()->fleet, name);
+}
+
+const struct node_ops hosts_dir_ops = {
+	.type = NODE_DIR,
+	.write_level = LEVEL_ADMIN,
+	.lookup = hosts_lookup,
+	.list = hosts_list,
+	.mkdir = hosts_mkdir,
+	.rmdir = hosts_rmdir,
+};
+
+/* ---- M/hosts/<host> ------------------------------------------------------ */
+
+static int host_lookup(const struct caller *c, const struct node *dir, const char *name,
+		       struct node *child)
+{
+	for (size_t i = 0; i < N_ATTRS; i++) {
+		if (strcmp(name, host_attrs[i].name) == 0) {
+			node_child(child, dir, host_attrs[i].set ? &host_rwfile_ops : &host_file_ops);
+			child->attr = &host_attrs[i];
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < N_DIRS; i++) {
+		if (strcmp(name, host_dirs[i].name) == 0) {
+			node_child(child, dir, host_dirs[i].ops);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int host_list(const struct caller *c, const struct node *dir, struct dirlist *out)
+{
+	for (size_t i = 0; i < N_ATTRS; i++)
+		dirlist_add(out, host_attrs[i].name, NODE_FILE);
+	for (size_t i = 0; i < N_DIRS; i++)
+		dirlist_add(out, host_dirs[i].name, NODE_DIR);
+	return 0;
+}
+
+static int host_dir_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
+{
+	pthread_rwlock_rdlock(&n->host->lock);
+	st->mtime.tv_sec = n->host->last_check;
+	pthread_rwlock_unlock(&n->host->lock);
+	return 0;
+}
+
+const struct node_ops host_dir_ops = {
+	.type = NODE_DIR,
+	.read_level = LEVEL_VIEWER,
+	.lookup = host_lookup,
+	.list = host_list,
+	.stat = host_dir_stat,
+};
+
+static int host_file_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	const struct host_attr *a = n->attr;
+
+	pthread_rwlock_rdlock(&n->host->lock);
+	a->show(n->host, out);
+	pthread_rwlock_unlock(&n->host->lock);
+	return 0;
+}
+
+static int host_file_write(const struct caller *c, const struct node *n, const char *data,
+			   size_t len)
+{
+	const struct host_attr *a = n->attr;
+	char *value = malloc(a->max + 1);
+	int err;
+
+	if (!value)
+		return -ENOMEM;
+	err = tree_parse_value(data, len, a->max, value);
+	if (!err)
+		err = a->set(n->host, value);
+	free(value);
+	return err;
+}
+
+const struct node_ops host_file_ops = {
+	.type = NODE_FILE,
+	.read_level = LEVEL_VIEWER,
+	.stat = host_dir_stat,
+	.read = host_file_read,
+};
+
+const struct node_ops host_rwfile_ops = {
+	.type = NODE_FILE,
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_ADMIN,
+	.stat = host_dir_stat,
+	.read = host_file_read,
+	.write = host_file_write,
+};

@@ -1,0 +1,275 @@
+/* main.c - dockfs: mount a fleet of Docker engines as a directory tree. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "fs.h"
+#include "log.h"
+#include "model.h"
+#include "store.h"
+#include "tree.h"
+
+struct config {
+	char *db;
+	char **hosts;          /* "NAME=URL" from --host, in order */
+	size_t nhosts;
+	int health_interval;
+	int resync_interval;
+	double entry_timeout;
+	double attr_timeout;
+};
+
+enum { KEY_HOST, KEY_HELP_DOCKFS };
+
+#define OPT(t, p) { t, offsetof(struct config, p), 1 }
+static const struct fuse_opt dockfs_opts[] = {
+	OPT("--db=%s", db),
+	OPT("--db %s", db),
+	OPT("health_interval=%d", health_interval),
+	OPT("resync_interval=%d", resync_interval),
+	OPT("entry_timeout=%lf", entry_timeout),
+	OPT("attr_timeout=%lf", attr_timeout),
+	FUSE_OPT_KEY("--host=", KEY_HOST),
+	FUSE_OPT_KEY("--host ", KEY_HOST),
+	FUSE_OPT_END
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct config *cfg = data;
+
+	if (key != KEY_HOST)
+		return 1; /* keep for libfuse */
+	arg += strlen("--host");
+	if (*arg == '=')
+		arg++;
+	char **v = realloc(cfg->hosts, (cfg->nhosts + 1) * sizeof(*v));
+	if (!v || !(v[cfg->nhosts] = strdup(arg)))
+		abort();
+	cfg->hosts = v;
+	cfg->nhosts++;
+	return 0;
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s MOUNTPOINT [options]\n\n"
+	       "Mounts a fleet of Docker engines and swarms as files.\n\n"
+	       "dockfs options:\n"
+	       "    --db PATH              registry database (default: %s)\n"
+	       "    --host NAME=URL        register or update a host at start (repeatable)\n"
+	       "                           URL: unix:///path | tcp://host:port | ssh://user@host\n"
+	       "    -o health_interval=N   seconds between health checks (default 30)\n"
+	       "    -o resync_interval=N   seconds between full relists (default 300)\n"
+	       "    -o entry_timeout=T     seconds the kernel caches names (default 0.5)\n"
+	       "    -o attr_timeout=T      seconds the kernel caches attributes (default 0.5)\n"
+	       "    --version              print the version\n\n",
+	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
+				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
+}
+
+/* The default registry: system-wide for root, per user otherwise. */
+static char *default_db_path(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char *path;
+
+	if (geteuid() == 0)
+		path = strdup("/var/lib/dockfs/dockfs.db");
+	else if (xdg && *xdg)
+		asprintf(&path, "%s/dockfs/dockfs.db", xdg) < 0 ? path = NULL : 0;
+	else
+		asprintf(&path, "%s/.local/share/dockfs/dockfs.db", home ? home : ".") < 0
+			? path = NULL : 0;
+	return path;
+}
+
+static int make_parent_dirs(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* --host options, and on a first run with nothing registered, the local
+ * engine as host "default" (DOCKER_HOST, else the standard socket). */
+static int register_hosts(struct store *st, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nhosts; i++) {
+		char *eq = strchr(cfg->hosts[i], '=');
+		int err;
+
+		if (!eq || eq == cfg->hosts[i]) {
+			fprintf(stderr, "dockfs: --host %s: expected NAME=URL\n", cfg->hosts[i]);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		err = store_host_put(st, cfg->hosts[i], eq + 1);
+		if (err) {
+			fprintf(stderr, "dockfs: --host %s=%s: %s\n", cfg->hosts[i], eq + 1,
+				strerror(-err));
+			*eq = '=';
+			return err;
+		}
+		*eq = '=';
+	}
+	if (store_host_count(st) == 0) {
+		const char *env = getenv("DOCKER_HOST");
+		const char *url = env && *env ? env : "unix:///var/run/docker.sock";
+		int err = store_host_add(st, "default", url);
+
+		if (!err)
+			err = store_host_set_default(st, "default", true);
+		if (err) {
+			fprintf(stderr, "dockfs: registering the local engine (%s): %s\n", url,
+				strerror(-err));
+			return err;
+		}
+		log_info("first run: registered the local engine %s as host default", url);
+	}
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct config cfg = {
+		.health_interval = 30,
+		.resync_interval = 300,
+		.entry_timeout = 0.5,
+		.attr_timeout = 0.5,
+	};
+	struct fuse_cmdline_opts opts = { 0 };
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *loop = NULL;
+	struct store *st = NULL;
+	struct fleet *fleet = NULL;
+	struct fs_options fsopt;
+	int ret = 1, err;
+
+	if (fuse_opt_parse(&args, &cfg, dockfs_opts, opt_proc) != 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0)
+		goto out;
+	if (opts.show_help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out;
+	}
+	if (opts.show_version) {
+		printf("dockfs %s\n", DOCKFS_VERSION);
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "usage: %s MOUNTPOINT [options]  (--help for more)\n", argv[0]);
+		goto out;
+	}
+	log_init(!opts.foreground, opts.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+		fprintf(stderr, "dockfs: cannot initialise libsodium/libcurl\n");
+		goto out;
+	}
+	if (!cfg.db && !(cfg.db = default_db_path()))
+		goto out;
+	err = make_parent_dirs(cfg.db);
+	if (err) {
+		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
+		goto out;
+	}
+	/* Open, migrate and register now, while errors still reach the
+	 * terminal; SQLite connections must not cross the daemonizing fork,
+	 * so this one is closed and the daemon opens its own. */
+	err = store_open(cfg.db, &st);
+	if (!err)
+		err = register_hosts(st, &cfg);
+	store_close(st);
+	st = NULL;
+	if (err) {
+		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
+		goto out;
+	}
+
+	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout };
+	fuse_opt_add_arg(&args, "-ofsname=dockfs");
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fsopt);
+	if (!se)
+		goto out;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(opts.foreground);
+
+	err = store_open(cfg.db, &st);
+	if (err) {
+		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
+		goto out_unmount;
+	}
+	struct fleet_options fo = { cfg.health_interval, cfg.resync_interval };
+	err = fleet_new(st, &fo, &fleet);
+	if (err)
+		goto out_unmount;
+	tree_init(&(struct tree_ctx){ fleet, st, getuid() });
+	err = fleet_start(fleet);
+	if (err) {
+		log_error(err, "cannot load the registered hosts: %s", strerror(-err));
+		goto out_unmount;
+	}
+	log_info("mounted on %s (%d hosts, registry %s)", opts.mountpoint, fleet_host_count(fleet),
+		 cfg.db);
+
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		loop = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+		fuse_loop_cfg_set_idle_threads(loop, opts.max_idle_threads);
+		ret = fuse_session_loop_mt(se, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	ret = ret != 0;
+	log_info("unmounting");
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fleet_free(fleet);
+	store_close(st);
+	fs_cleanup();
+	curl_global_cleanup();
+out:
+	for (size_t i = 0; i < cfg.nhosts; i++)
+		free(cfg.hosts[i]);
+	free(cfg.hosts);
+	free(cfg.db);
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,1424 @@
+/* model.c - the fleet, and per host an informer over the Docker API.
+ *
+ * Worker loop of a host (one thread each):
+ *
+ *   connect:  /version (negotiate), /info, start GET /events, list all kinds
+ *   loop:     read events -> mark objects dirty -> re-inspect / re-list them
+ *             every health_interval: /_ping and /info
+ *             every resync_interval: list everything again and reconcile
+ *   on error: mark unhealthy (model kept, marked stale), back off, reconnect
+ *
+ * Events are treated as "this object changed": the object is fetched again
+ * rather than patched from the event, so the order of events and a lost
+ * event cannot corrupt the model (the resync catches the latter).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "model.h"
+#include "names.h"
+#include "store.h"
+
+#define PING_TIMEOUT_MS   5000L
+#define LIST_TIMEOUT_MS   30000L
+#define BACKOFF_MIN_MS    250
+#define BACKOFF_MAX_MS    5000
+#define DETAIL_BATCH      64     /* inspects between two reads of events */
+
+struct fleet {
+	pthread_rwlock_t lock;   /* guards hosts */
+	struct map hosts;        /* name -> struct host */
+	struct store *store;
+	struct fleet_options opt;
+};
+
+static const char *const object_list_path[OBJ_KINDS] = {
+	[OBJ_IMAGE] = "/images/json",
+	[OBJ_NETWORK] = "/networks",
+	[OBJ_VOLUME] = "/volumes",
+};
+
+const char *host_health_name(enum host_health h)
+{
+	switch (h) {
+	case HOST_HEALTHY:
+		return "healthy";
+	case HOST_UNHEALTHY:
+		return "unhealthy";
+	case HOST_PENDING:
+		break;
+	}
+	return "pending";
+}
+
+static void now_ts(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* ---- containers ------------------------------------------------------ */
+
+static void set_labels(struct container *c, json_t *labels)
+{
+	struct buf b = BUF_INIT;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(labels, k, v) {
+		const char *s = json_string_value(v);
+		buf_append(&b, k, strlen(k) + 1);
+		buf_append(&b, s ? s : "", strlen(s ? s : "") + 1);
+	}
+	free(c->labels);
+	c->labels_len = b.len;
+	c->labels = buf_steal(&b);
+}
+
+const char *container_label(const struct container *c, const char *key)
+{
+	const char *p = c->labels, *end = c->labels + c->labels_len;
+
+	while (p < end) {
+		const char *v = p + strlen(p) + 1;
+		if (strcmp(p, key) == 0)
+			return v;
+		p = v + strlen(v) + 1;
+	}
+	return NULL;
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
+static void update_changed(struct container *c)
+{
+	c->changed_ts = c->created_ts;
+	if (c->cs.started > c->changed_ts.tv_sec)
+		c->changed_ts = (struct timespec){ c->cs.started, 0 };
+	if (c->cs.finished > c->changed_ts.tv_sec)
+		c->changed_ts = (struct timespec){ c->cs.finished, 0 };
+}
+
+void container_from_summary(struct container *c, json_t *s)
+{
+	const char *name = json_string_value(json_array_get(json_object_get(s, "Names"), 0));
+	const char *state = json_string_value(json_object_get(s, "State"));
+	char created[64];
+	struct tm tm;
+	time_t t = (time_t)json_integer_value(json_object_get(s, "Created"));
+
+	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(s, "Id")) ?: "");
+	snprintf(c->name, sizeof(c->name), "%s", name ? name + (name[0] == '/') : c->id);
+	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
+	set_str(&c->image, json_string_value(json_object_get(s, "Image")));
+	gmtime_r(&t, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	set_str(&c->created, created);
+	c->created_ts = (struct timespec){ t, 0 };
+	c->cs.running = state && (!strcmp(state, "running") || !strcmp(state, "paused") ||
+				  !strcmp(state, "restarting"));
+	c->cs.paused = state && !strcmp(state, "paused");
+	c->cs.restarting = state && !strcmp(state, "restarting");
+	c->cs.dead = state && !strcmp(state, "dead");
+	c->cs.removing = state && !strcmp(state, "removing");
+	set_labels(c, json_object_get(s, "Labels"));
+	if (!c->ports)
+		c->ports = xstrdup("");
+	c->detailed = false;
+	update_changed(c);
+}
+
+void container_from_inspect(struct container *c, json_t *j)
+{
+	json_t *st = json_object_get(j, "State");
+	json_t *cfg = json_object_get(j, "Config");
+	const char *name = json_string_value(json_object_get(j, "Name"));
+	const char *health = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+	struct timespec ts;
+	struct buf ports = BUF_INIT;
+
+	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(j, "Id")) ?: "");
+	snprintf(c->name, sizeof(c->name), "%s", name ? name + (name[0] == '/') : c->id);
+	snprintf(c->state, sizeof(c->state), "%s",
+		 json_string_value(json_object_get(st, "Status")) ?: "");
+	snprintf(c->health, sizeof(c->health), "%s", health && strcmp(health, "none") ? health : "");
+	set_str(&c->image, json_string_value(json_object_get(cfg, "Image")));
+	set_str(&c->created, json_string_value(json_object_get(j, "Created")));
+	format_parse_time(c->created, &c->created_ts);
+	c->cs.running = json_is_true(json_object_get(st, "Running"));
+	c->cs.paused = json_is_true(json_object_get(st, "Paused"));
+	c->cs.restarting = json_is_true(json_object_get(st, "Restarting"));
+	c->cs.dead = json_is_true(json_object_get(st, "Dead"));
+	c->cs.removing = !strcmp(c->state, "removing");
+	c->cs.exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+	format_parse_time(json_string_value(json_object_get(st, "StartedAt")), &ts);
+	c->cs.started = ts.tv_sec;
+	format_parse_time(json_string_value(json_object_get(st, "FinishedAt")), &ts);
+	c->cs.finished = ts.tv_sec;
+	c->cs.health = c->health[0] ? c->health : NULL;
+	c->pid = (int)json_integer_value(json_object_get(st, "Pid"));
+	c->tty = json_is_true(json_object_get(cfg, "Tty"));
+	set_labels(c, json_object_get(cfg, "Labels"));
+	format_ports(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"), &ports);
+	free(c->ports);
+	c->ports = buf_steal(&ports);
+	c->detailed = true;
+	update_changed(c);
+}
+
+void container_free(struct container *c)
+{
+	if (!c)
+		return;
+	free(c->image);
+	free(c->created);
+	free(c->ports);
+	free(c->labels);
+	free(c);
+}
+
+struct prefix_search {
+	const char *prefix;
+	void *found;
+	int matches;
+};
+
+static void match_container_prefix(const char *id, void *v, void *arg)
+{
+	struct prefix_search *ps = arg;
+
+	if (name_id_prefix(ps->prefix, id)) {
+		ps->found = v;
+		ps->matches++;
+	}
+}
+
+struct container *host_container_find(struct host *h, const char *key)
+{
+	struct container *c = map_get(&h->container_names, key);
+
+	if (!c)
+		c = map_get(&h->containers, key);
+	if (!c) {
+		struct prefix_search ps = { key, NULL, 0 };
+
+		map_foreach(&h->containers, match_container_prefix, &ps);
+		if (ps.matches == 1)
+			c = ps.found;
+	}
+	return c;
+}
+
+static void match_object_prefix(const char *name, void *v, void *arg)
+{
+	struct prefix_search *ps = arg;
+	struct object *o = v;
+	const char *id = o->id;
+
+	/* Image ids are "sha256:<hex>"; a short id is the hex part's prefix. */
+	if (strncmp(id, "sha256:", 7) == 0)
+		id += 7;
+	if (name_id_prefix(ps->prefix, id) || strcmp(ps->prefix, o->id) == 0) {
+		/* Several tags of one image count as one match. */
+		if (!ps->found) {
+			ps->found = v;
+			ps->matches = 1;
+		} else if (strcmp(((struct object *)ps->found)->id, o->id) != 0) {
+			ps->matches++;
+		}
+	}
+}
+
+struct object *host_object_find(struct host *h, enum object_kind kind, const char *name)
+{
+	struct object *o = map_get(&h->objects[kind], name);
+
+	if (!o) {
+		struct prefix_search ps = { name, NULL, 0 };
+
+		map_foreach(&h->objects[kind], match_object_prefix, &ps);
+		if (ps.matches == 1)
+			o = ps.found;
+	}
+	return o;
+}
+
+/* ---- images, networks, volumes --------------------------------------- */
+
+static void object_free(struct object *o)
+{
+	if (!o)
+		return;
+	free(o->name);
+	free(o->id);
+	json_decref(o->summary);
+	free(o);
+}
+
+static struct object *object_new(const char *name, const char *id, json_t *summary)
+{
+	char file[NAME_MAX_ESCAPED];
+	struct object *o;
+
+	if (name_escape(name, file, sizeof(file)) < 0)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		abort();
+	o->name = xstrdup(file);
+	o->id = xstrdup(id);
+	o->summary = json_incref(summary);
+	return o;
+}
+
+static void put_object(struct map *m, struct object *o)
+{
+	if (!o)
+		return;
+	object_free(map_put(m, o->name, o));
+}
+
+/* Builds the name -> object map of one kind from its list reply. */
+static void objects_from_list(enum object_kind kind, json_t *list, struct map *m)
+{
+	size_t i;
+	json_t *e;
+
+	if (kind == OBJ_VOLUME)
+		list = json_object_get(list, "Volumes");
+	json_array_foreach(list, i, e) {
+		const char *id = json_string_value(json_object_get(e, kind == OBJ_VOLUME ? "Name" : "Id"));
+		struct timespec ts = { 0, 0 };
+
+		if (!id)
+			continue;
+		if (kind == OBJ_IMAGE) {
+			json_t *tags = json_object_get(e, "RepoTags");
+			size_t ti;
+			json_t *t;
+			bool named = false;
+
+			ts.tv_sec = (time_t)json_integer_value(json_object_get(e, "Created"));
+			json_array_foreach(tags, ti, t) {
+				const char *tag = json_string_value(t);
+				if (!tag || strcmp(tag, "<none>:<none>") == 0)
+					continue;
+				struct object *o = object_new(tag, id, e);
+				if (o)
+					o->created_ts = ts;
+				put_object(m, o);
+				named = true;
+			}
+			if (!named) {
+				/* Untagged: by short id, as `docker images` shows it. */
+				char shortid[13];
+				const char *hex = strncmp(id, "sha256:", 7) ? id : id + 7;
+				snprintf(shortid, sizeof(shortid), "%s", hex);
+				struct object *o = object_new(shortid, id, e);
+				if (o)
+					o->created_ts = ts;
+				put_object(m, o);
+			}
+			continue;
+		}
+		const char *name = json_string_value(json_object_get(e, "Name"));
+		const char *created = json_string_value(json_object_get(e, kind == OBJ_VOLUME ? "CreatedAt" : "Created"));
+		format_parse_time(created, &ts);
+		struct object *o = object_new(name ? name : id, id, e);
+		if (!o)
+			continue;
+		o->created_ts = ts;
+		if (map_get(m, o->name)) {
+			/* Two networks may share a name (swarm scopes): the
+			 * second goes by name@shortid. */
+			char alt[NAME_MAX_ESCAPED];
+			snprintf(alt, sizeof(alt), "%.200s@%.12s", o->name, id);
+			set_str(&o->name, alt);
+		}
+		put_object(m, o);
+	}
+}
+
+static void free_object_cb(const char *k, void *v, void *arg)
+{
+	object_free(v);
+}
+
+static void objects_clear(struct map *m)
+{
+	map_foreach(m, free_object_cb, NULL);
+	map_clear(m);
+}
+
+/* ---- host lifecycle ---------------------------------------------------- */
+
+static struct host *host_new(struct fleet *f, const char *name, const char *url)
+{
+	struct host *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		abort();
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	atomic_init(&h->refs, 1);
+	h->fleet = f;
+	pthread_rwlock_init(&h->lock, NULL);
+	pthread_mutex_init(&h->ctl_lock, NULL);
+	pthread_cond_init(&h->ctl_cond, NULL);
+	if (!url) {
+		h->last_error = xstrdup("no url yet: write one to url");
+	} else if (conn_new(url, &h->conn) < 0) {
+		h->conn = NULL;
+		h->health = HOST_UNHEALTHY;
+		h->last_error = xstrdup("invalid url");
+	}
+	snprintf(h->host_type, sizeof(h->host_type), "standalone");
+	return h;
+}
+
+static void free_container_cb(const char *k, void *v, void *arg)
+{
+	container_free(v);
+}
+
+static void host_destroy(struct host *h)
+{
+	map_foreach(&h->containers, free_container_cb, NULL);
+	map_clear(&h->containers);
+	map_clear(&h->container_names);
+	for (int k = 0; k < OBJ_KINDS; k++)
+		objects_clear(&h->objects[k]);
+	conn_unref(h->conn);
+	free(h->description);
+	free(h->last_error);
+	json_decref(h->version);
+	json_decref(h->info);
+	pthread_rwlock_destroy(&h->lock);
+	pthread_mutex_destroy(&h->ctl_lock);
+	pthread_cond_destroy(&h->ctl_cond);
+	free(h);
+}
+
+void host_put(struct host *h)
+{
+	if (h && atomic_fetch_sub(&h->refs, 1) == 1)
+		host_destroy(h);
+}
+
+static struct host *host_get(struct host *h)
+{
+	atomic_fetch_add(&h->refs, 1);
+	return h;
+}
+
+static bool host_stopping(void *arg)
+{
+	struct host *h = arg;
+	bool stop;
+
+	pthread_mutex_lock(&h->ctl_lock);
+	stop = h->stop || h->reconnect;
+	pthread_mutex_unlock(&h->ctl_lock);
+	return stop;
+}
+
+/* Wakes the worker from a sleep or from waiting on the event stream. */
+static void host_wake(struct host *h)
+{
+	pthread_mutex_lock(&h->ctl_lock);
+	pthread_cond_broadcast(&h->ctl_cond);
+	if (h->multi)
+		curl_multi_wakeup(h->multi);
+	pthread_mutex_unlock(&h->ctl_lock);
+}
+
+/* Sleeps up to ms, or until stopped/reconnect.  Returns true if stopping. */
+static bool host_sleep(struct host *h, long ms)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->ctl_lock);
+	while (!h->stop && !h->reconnect &&
+	       pthread_cond_timedwait(&h->ctl_cond, &h->ctl_lock, &until) == 0)
+		;
+	stop = h->stop;
+	pthread_mutex_unlock(&h->ctl_lock);
+	return stop;
+}
+
+/* Takes a counted reference to h's conn so a call can run unlocked while
+ * the url changes under it. */
+static struct conn *host_conn_get(struct host *h, char *api, size_t apilen)
+{
+	struct conn *c = NULL;
+
+	pthread_rwlock_rdlock(&h->lock);
+	if (h->conn)
+		c = conn_ref(h->conn);
+	if (api)
+		snprintf(api, apilen, "%s", h->api[0] ? h->api : DOCKER_API_MIN);
+	pthread_rwlock_unlock(&h->lock);
+	return c;
+}
+
+int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
+{
+	char api[16];
+	struct conn *c = host_conn_get(h, api, sizeof(api));
+	int err;
+
+	if (!c) {
+		memset(reply, 0, sizeof(*reply));
+		snprintf(reply->message, sizeof(reply->message), "host %s has no valid url", h->name);
+		return -EHOSTDOWN;
+	}
+	if (!call->api)
+		call->api = api;
+	err = docker_call(c, call, reply);
+	if (call->api == api)
+		call->api = NULL;
+	conn_unref(c);
+	return err;
+}
+
+int host_fetch_json(struct host *h, const char *path, struct buf *out)
+{
+	struct docker_call call = { .path = path };
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	if (!err) {
+		json_t *j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+		char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+		if (s) {
+			buf_puts(out, s);
+			buf_puts(out, "\n");
+		} else {
+			err = -EIO;
+		}
+		free(s);
+		json_decref(j);
+	}
+	docker_reply_free(&r);
+	return err;
+}
+
+/* The worker's own calls: cancelled when the host stops or reconnects. */
+static int worker_call(struct host *h, const char *path, long timeout_ms, json_t **out,
+		       char *msg, size_t msglen)
+{
+	struct docker_call call = {
+		.path = path,
+		.timeout_ms = timeout_ms,
+		.cancelled = host_stopping,
+		.cancel_arg = h,
+	};
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	*out = NULL;
+	if (!err) {
+		json_error_t je;
+		*out = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, &je);
+		if (!*out) {
+			snprintf(r.message, sizeof(r.message), "bad JSON from %s: %s", path, je.text);
+			err = -EIO;
+		}
+	}
+	if (err && msg)
+		snprintf(msg, msglen, "%s", r.message);
+	docker_reply_free(&r);
+	return err;
+}
+
+static void set_health(struct host *h, enum host_health health, const char *error)
+{
+	bool changed;
+	char type[16];
+
+	pthread_rwlock_wrlock(&h->lock);
+	changed = h->health != health ||
+		  (error && (!h->last_error || strcmp(error, h->last_error)));
+	h->health = health;
+	h->stale = health != HOST_HEALTHY;
+	h->last_check = time(NULL);
+	free(h->last_error);
+	h->last_error = error ? xstrdup(error) : NULL;
+	snprintf(type, sizeof(type), "%s", h->host_type);
+	pthread_rwlock_unlock(&h->lock);
+	if (changed) {
+		if (health == HOST_UNHEALTHY)
+			log_warn(0, "host %s: unhealthy: %s", h->name, error ? error : "");
+		else
+			log_info("host %s: %s", h->name, host_health_name(health));
+	}
+	store_host_set_health(h->fleet->store, h->name, host_health_name(health),
+			      NULL, NULL, NULL, NULL, health == HOST_HEALTHY ? type : NULL);
+}
+
+static const char *detect_type(json_t *info)
+{
+	json_t *swarm = json_object_get(info, "Swarm");
+	const char *state = json_string_value(json_object_get(swarm, "LocalNodeState"));
+
+	if (!state || strcmp(state, "active") != 0)
+		return "standalone";
+	return json_is_true(json_object_get(swarm, "ControlAvailable")) ? "swarm_manager"
+									 : "swarm_worker";
+}
+
+static void apply_info(struct host *h, json_t *info)
+{
+	const char *type = detect_type(info);
+
+	pthread_rwlock_wrlock(&h->lock);
+	json_decref(h->info);
+	h->info = info;
+	snprintf(h->host_type, sizeof(h->host_type), "%s", type);
+	pthread_rwlock_unlock(&h->lock);
+}
+
+/* ---- the informer ------------------------------------------------------ */
+
+struct informer {
+	struct host *h;
+	CURLM *multi;
+	CURL *events;
+	struct curl_slist *events_hdr;
+	struct buf events_buf;   /* bytes of a partial event line */
+	struct map dirty;        /* container ids to inspect (key owned) */
+	bool dirty_kind[OBJ_KINDS];
+	bool dirty_info;
+};
+
+static void mark_dirty(struct informer *in, const char *id)
+{
+	if (!map_get(&in->dirty, id)) {
+		char *k = xstrdup(id);
+		map_put(&in->dirty, k, k);
+	}
+}
+
+static void handle_event(struct informer *in, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "Type"));
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	json_t *actor = json_object_get(ev, "Actor");
+	const char *id = json_string_value(json_object_get(actor, "ID"));
+	const char *container = json_string_value(
+		json_object_get(json_object_get(actor, "Attributes"), "container"));
+
+	if (!type || !action)
+		return;
+	if (strcmp(type, "container") == 0 && id) {
+		/* Exec, attach and friends do not change what we show. */
+		if (strncmp(action, "exec_", 5) == 0 || !strcmp(action, "attach") ||
+		    !strcmp(action, "resize") || !strcmp(action, "top") ||
+		    !strcmp(action, "archive-path") || !strcmp(action, "extract-to-dir") ||
+		    !strcmp(action, "export") || !strcmp(action, "copy"))
+			return;
+		mark_dirty(in, id);
+	} else if (strcmp(type, "image") == 0) {
+		in->dirty_kind[OBJ_IMAGE] = true;
+	} else if (strcmp(type, "network") == 0) {
+		in->dirty_kind[OBJ_NETWORK] = true;
+		if (container)
+			mark_dirty(in, container); /* its NetworkSettings changed */
+	} else if (strcmp(type, "volume") == 0) {
+		in->dirty_kind[OBJ_VOLUME] = true;
+	} else if (strcmp(type, "daemon") == 0 || strcmp(type, "node") == 0) {
+		in->dirty_info = true;
+	}
+}
+
+static size_t events_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct informer *in = arg;
+	size_t len = size * n;
+
+	buf_append(&in->events_buf, p, len);
+	return len;
+}
+
+/* Handles every complete line received so far. */
+static void drain_events(struct informer *in)
+{
+	struct buf *b = &in->events_buf;
+	size_t start = 0;
+
+	for (;;) {
+		char *nl = memchr(b->data + start, '\n', b->len - start);
+		if (!nl)
+			break;
+		json_t *ev = json_loadb(b->data + start, (size_t)(nl - (b->data + start)), 0, NULL);
+		if (ev) {
+			handle_event(in, ev);
+			json_decref(ev);
+		}
+		start = (size_t)(nl - b->data) + 1;
+	}
+	if (start) {
+		memmove(b->data, b->data + start, b->len - start);
+		b->len -= start;
+		b->data[b->len] = '\0';
+	}
+}
+
+static void index_container(struct host *h, struct container *c)
+{
+	map_put(&h->containers, c->id, c);
+	map_put(&h->container_names, c->name, c);
+}
+
+static void unindex_container(struct host *h, struct container *c)
+{
+	map_del(&h->containers, c->id);
+	if (map_get(&h->container_names, c->name) == c)
+		map_del(&h->container_names, c->name);
+}
+
+/* Inspects one container and puts the result (or its absence) in the model. */
+static int refresh_container(struct host *h, const char *id)
+{
+	char path[128], msg[256];
+	json_t *j;
+	int err;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	err = worker_call(h, path, LIST_TIMEOUT_MS, &j, msg, sizeof(msg));
+	if (err && err != -ENOENT)
+		return err;
+
+	pthread_rwlock_wrlock(&h->lock);
+	struct container *c = map_get(&h->containers, id);
+	if (err == -ENOENT) {
+		if (c) {
+			unindex_container(h, c);
+			container_free(c);
+			now_ts(&h->changed[OBJ_KINDS]);
+		}
+	} else {
+		if (c) {
+			unindex_container(h, c); /* the name may have changed */
+		} else {
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				abort();
+			now_ts(&h->changed[OBJ_KINDS]);
+		}
+		container_from_inspect(c, j);
+		index_container(h, c);
+	}
+	pthread_rwlock_unlock(&h->lock);
+	json_decref(j);
+	return 0;
+}
+
+int host_container_detail(struct host *h, const char *id)
+{
+	bool detailed;
+	char idcopy[65];
+
+	pthread_rwlock_rdlock(&h->lock);
+	struct container *c = map_get(&h->containers, id);
+	detailed = !c || c->detailed || h->stale;
+	snprintf(idcopy, sizeof(idcopy), "%s", id);
+	pthread_rwlock_unlock(&h->lock);
+	return detailed ? 0 : refresh_container(h, idcopy);
+}
+
+struct reconcile {
+	struct host *h;
+	struct map *seen;      /* id -> summary */
+	struct informer *in;
+};
+
+static void drop_unseen(const char *id, void *v, void *arg)
+{
+	struct reconcile *r = arg;
+
+	if (!map_get(r->seen, id))
+		mark_dirty(r->in, id); /* inspect will find it gone (404) */
+}
+
+/* Lists containers and reconciles: new ones are added from the summary at
+ * once (so `ls` shows them) and queued for inspection, with changed and
+ * vanished ones. */
+static int list_containers(struct informer *in)
+{
+	struct host *h = in->h;
+	struct map seen = MAP_INIT;
+	char msg[256];
+	json_t *list, *e;
+	size_t i;
+	int err;
+
+	err = worker_call(h, "/containers/json?all=1", LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&h->lock);
+	json_array_foreach(list, i, e) {
+		const char *id = json_string_value(json_object_get(e, "Id"));
+		const char *state = json_string_value(json_object_get(e, "State"));
+		if (!id)
+			continue;
+		map_put(&seen, id, e);
+		struct container *c = map_get(&h->containers, id);
+		if (c && c->detailed && state && strcmp(state, c->state) == 0)
+			continue;
+		if (!c) {
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				abort();
+			container_from_summary(c, e);
+			index_container(h, c);
+			now_ts(&h->changed[OBJ_KINDS]);
+		}
+		mark_dirty(in, id);
+	}
+	struct reconcile r = { h, &seen, in };
+	map_foreach(&h->containers, drop_unseen, &r);
+	pthread_rwlock_unlock(&h->lock);
+	map_clear(&seen);
+	json_decref(list);
+	return 0;
+}
+
+static int list_objects(struct informer *in, enum object_kind kind)
+{
+	struct host *h = in->h;
+	struct map fresh = MAP_INIT, old;
+	char msg[256];
+	json_t *list;
+	int err;
+
+	err = worker_call(h, object_list_path[kind], LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
+	if (err)
+		return err;
+	objects_from_list(kind, list, &fresh);
+	json_decref(list);
+	pthread_rwlock_wrlock(&h->lock);
+	old = h->objects[kind];
+	h->objects[kind] = fresh;
+	if (old.count != fresh.count)
+		now_ts(&h->changed[kind]);
+	pthread_rwlock_unlock(&h->lock);
+	objects_clear(&old);
+	return 0;
+}
+
+static int list_all(struct informer *in)
+{
+	int err = list_containers(in);
+
+	for (int k = 0; k < OBJ_KINDS && !err; k++)
+		err = list_objects(in, k);
+	return err;
+}
+
+static void free_key_cb(const char *k, void *v, void *arg)
+{
+	free(v);
+}
+
+/* Inspects up to DETAIL_BATCH dirty containers, so that events are read in
+ * between on a host with thousands.  Returns 0 or the first error. */
+static int process_dirty(struct informer *in)
+{
+	int err = 0;
+
+	for (int n = 0; n < DETAIL_BATCH && !err; n++) {
+		char *id = map_pop(&in->dirty);
+		if (!id)
+			break;
+		err = refresh_container(in->h, id);
+		if (err)
+			mark_dirty(in, id); /* try again after reconnecting */
+		free(id);
+	}
+	for (int k = 0; k < OBJ_KINDS && !err; k++) {
+		if (in->dirty_kind[k]) {
+			err = list_objects(in, k);
+			in->dirty_kind[k] = err != 0;
+		}
+	}
+	if (!err && in->dirty_info) {
+		json_t *info;
+		err = worker_call(in->h, "/info", PING_TIMEOUT_MS, &info, NULL, 0);
+		if (!err) {
+			apply_info(in->h, info);
+			in->dirty_info = false;
+		}
+	}
+	return err;
+}
+
+static void informer_stop_events(struct informer *in)
+{
+	struct host *h = in->h;
+
+	pthread_mutex_lock(&h->ctl_lock);
+	h->multi = NULL;
+	pthread_mutex_unlock(&h->ctl_lock);
+	if (in->events) {
+		curl_multi_remove_handle(in->multi, in->events);
+		curl_easy_cleanup(in->events);
+		in->events = NULL;
+	}
+	curl_slist_free_all(in->events_hdr);
+	in->events_hdr = NULL;
+	if (in->multi)
+		curl_multi_cleanup(in->multi);
+	in->multi = NULL;
+	buf_reset(&in->events_buf);
+}
+
+static int informer_start_events(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	char api[16];
+	struct conn *c = host_conn_get(h, api, sizeof(api));
+
+	if (!c) {
+		snprintf(msg, msglen, "invalid url");
+		return -EINVAL;
+	}
+	in->multi = curl_multi_init();
+	in->events = docker_stream_new(c, api, "/events", events_write, in, &in->events_hdr);
+	conn_unref(c);
+	if (!in->multi || !in->events) {
+		snprintf(msg, msglen, "cannot set up the event stream");
+		informer_stop_events(in);
+		return -EIO;
+	}
+	curl_multi_add_handle(in->multi, in->events);
+	pthread_mutex_lock(&h->ctl_lock);
+	h->multi = in->multi;
+	pthread_mutex_unlock(&h->ctl_lock);
+	return 0;
+}
+
+/* Returns 0 while the event stream runs, else an errno with msg set. */
+static int pump_events(struct informer *in, long wait_ms, char *msg, size_t msglen)
+{
+	int running = 0, left;
+	CURLMsg *m;
+
+	curl_multi_poll(in->multi, NULL, 0, (int)wait_ms, NULL);
+	curl_multi_perform(in->multi, &running);
+	drain_events(in);
+	while ((m = curl_multi_info_read(in->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		long status = 0;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		snprintf(msg, msglen, "event stream ended: %s",
+			 m->data.result != CURLE_OK ? curl_easy_strerror(m->data.result)
+						    : "engine closed it");
+		int err = docker_errno(status, m->data.result, false);
+		return err ? err : -EHOSTDOWN;
+	}
+	return 0;
+}
+
+/* /version and /info; negotiates the API version. */
+static int connect_engine(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	json_t *version, *info;
+	char api[16];
+	int err;
+
+	pthread_rwlock_wrlock(&h->lock);
+	h->api[0] = '\0';
+	pthread_rwlock_unlock(&h->lock);
+	/* /version is unversioned: it is how the version is learnt. */
+	struct docker_call call = {
+		.path = "/version", .api = NULL, .timeout_ms = PING_TIMEOUT_MS,
+		.cancelled = host_stopping, .cancel_arg = h,
+	};
+	struct docker_reply r;
+	struct conn *c = host_conn_get(h, NULL, 0);
+	if (!c) {
+		snprintf(msg, msglen, "invalid url");
+		return -EINVAL;
+	}
+	err = docker_call(c, &call, &r);
+	conn_unref(c);
+	if (err) {
+		snprintf(msg, msglen, "%s", r.message);
+		docker_reply_free(&r);
+		return err;
+	}
+	version = json_loadb(r.body.data, r.body.len, 0, NULL);
+	docker_reply_free(&r);
+	if (!version) {
+		snprintf(msg, msglen, "/version answered no JSON");
+		return -EIO;
+	}
+	docker_api_negotiate(json_string_value(json_object_get(version, "ApiVersion")), api,
+			     sizeof(api));
+	pthread_rwlock_wrlock(&h->lock);
+	snprintf(h->api, sizeof(h->api), "%s", api);
+	json_decref(h->version);
+	h->version = version;
+	pthread_rwlock_unlock(&h->lock);
+
+	err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
+	if (err)
+		return err;
+	apply_info(h, info);
+	store_host_set_health(h->fleet->store, h->name, NULL,
+			      json_string_value(json_object_get(version, "Version")), api,
+			      json_string_value(json_object_get(version, "Os")),
+			      json_string_value(json_object_get(version, "Arch")),
+			      detect_type(info));
+	return 0;
+}
+
+static int health_check(struct informer *in, char *msg, size_t msglen)
+{
+	json_t *info;
+	struct docker_call call = {
+		.path = "/_ping", .timeout_ms = PING_TIMEOUT_MS,
+		.cancelled = host_stopping, .cancel_arg = in->h,
+	};
+	struct docker_reply r;
+	int err = host_call(in->h, &call, &r);
+
+	if (err)
+		snprintf(msg, msglen, "health check: %.400s", r.message);
+	docker_reply_free(&r);
+	if (err)
+		return err;
+	err = worker_call(in->h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
+	if (!err)
+		apply_info(in->h, info);
+	return err;
+}
+
+/* One connected session: returns when the engine fails or we are told to
+ * stop or reconnect; the error says why. */
+static int run_session(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	const struct fleet_options *opt = &h->fleet->opt;
+	long next_health, next_resync;
+	int err;
+
+	err = connect_engine(in, msg, msglen);
+	if (err)
+		return err;
+	/* Watch before listing, so nothing between the two is lost. */
+	err = informer_start_events(in, msg, msglen);
+	if (err)
+		return err;
+	err = pump_events(in, 0, msg, msglen);
+	if (!err)
+		err = list_all(in);
+	if (err) {
+		if (!*msg)
+			snprintf(msg, msglen, "listing failed: %s", strerror(-err));
+		return err;
+	}
+	set_health(h, HOST_HEALTHY, NULL);
+	next_health = mono_ms() + opt->health_interval * 1000L;
+	next_resync = mono_ms() + opt->resync_interval * 1000L;
+
+	while (!host_stopping(h)) {
+		long now = mono_ms();
+		long wait = (next_health < next_resync ? next_health : next_resync) - now;
+
+		if (in->dirty.count || in->dirty_info)
+			wait = 0;
+		for (int k = 0; k < OBJ_KINDS; k++)
+			if (in->dirty_kind[k])
+				wait = 0;
+		err = pump_events(in, wait < 0 ? 0 : wait > 1000 ? 1000 : wait, msg, msglen);
+		if (err)
+			return err;
+		err = process_dirty(in);
+		if (err) {
+			snprintf(msg, msglen, "refresh failed: %s", strerror(-err));
+			return err;
+		}
+		now = mono_ms();
+		if (now >= next_health) {
+			err = health_check(in, msg, msglen);
+			if (err)
+				return err;
+			set_health(h, HOST_HEALTHY, NULL);
+			next_health = now + opt->health_interval * 1000L;
+		}
+		if (now >= next_resync) {
+			err = list_all(in);
+			if (err) {
+				snprintf(msg, msglen, "resync failed: %s", strerror(-err));
+				return err;
+			}
+			next_resync = now + opt->resync_interval * 1000L;
+		}
+	}
+	return 0;
+}
+
+static void *host_worker(void *arg)
+{
+	struct host *h = arg;
+	struct informer in = { .h = h };
+	long backoff = BACKOFF_MIN_MS;
+	char msg[512];
+
+	for (;;) {
+		pthread_mutex_lock(&h->ctl_lock);
+		bool stop = h->stop;
+		h->reconnect = false;
+		pthread_mutex_unlock(&h->ctl_lock);
+		if (stop)
+			break;
+		pthread_rwlock_rdlock(&h->lock);
+		bool has_url = h->conn != NULL;
+		pthread_rwlock_unlock(&h->lock);
+		if (!has_url) {
+			/* Nothing to connect to until a url is written. */
+			if (host_sleep(h, 3600 * 1000L))
+				break;
+			continue;
+		}
+		msg[0] = '\0';
+		long started = mono_ms();
+		int err = run_session(&in, msg, sizeof(msg));
+		informer_stop_events(&in);
+		if (host_stopping(h))
+			continue;
+		set_health(h, HOST_UNHEALTHY, *msg ? msg : strerror(-err));
+		/* A session that ran a while was healthy: start backing off anew. */
+		if (mono_ms() - started > BACKOFF_MAX_MS)
+			backoff = BACKOFF_MIN_MS;
+		if (host_sleep(h, backoff))
+			break;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	informer_stop_events(&in);
+	map_foreach(&in.dirty, free_key_cb, NULL);
+	map_clear(&in.dirty);
+	buf_free(&in.events_buf);
+	return NULL;
+}
+
+static void host_start(struct host *h)
+{
+	host_get(h); /* the worker's reference */
+	if (pthread_create(&h->thread, NULL, host_worker, h) != 0) {
+		log_error(0, "host %s: cannot start its worker", h->name);
+		host_put(h);
+		return;
+	}
+	h->started = true;
+}
+
+static void host_stop(struct host *h)
+{
+	pthread_mutex_lock(&h->ctl_lock);
+	h->stop = true;
+	pthread_mutex_unlock(&h->ctl_lock);
+	host_wake(h);
+	if (h->started) {
+		pthread_join(h->thread, NULL);
+		h->started = false;
+		host_put(h);
+	}
+}
+
+/* ---- the fleet --------------------------------------------------------- */
+
+int fleet_new(struct store *st, const struct fleet_options *opt, struct fleet **out)
+{
+	struct fleet *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	pthread_rwlock_init(&f->lock, NULL);
+	f->store = st;
+	f->opt = *opt;
+	if (f->opt.health_interval < 1)
+		f->opt.health_interval = 30;
+	if (f->opt.resync_interval < 1)
+		f->opt.resync_interval = 300;
+	*out = f;
+	return 0;
+}
+
+static struct host *host_from_row(struct fleet *f, const struct store_host *row)
+{
+	struct host *h = host_new(f, row->name, row->host_url);
+
+	h->description = xstrdup(row->description);
+	h->is_default = row->is_default;
+	return h;
+}
+
+static int load_host_cb(const struct store_host *row, void *arg)
+{
+	struct fleet *f = arg;
+	struct host *h = host_from_row(f, row);
+
+	map_put(&f->hosts, h->name, h);
+	return 0;
+}
+
+static void start_host_cb(struct host *h, void *arg)
+{
+	host_start(h);
+}
+
+int fleet_start(struct fleet *f)
+{
+	int err;
+
+	pthread_rwlock_wrlock(&f->lock);
+	err = store_host_foreach(f->store, load_host_cb, f);
+	pthread_rwlock_unlock(&f->lock);
+	if (err)
+		return err;
+	fleet_foreach_host(f, start_host_cb, NULL);
+	return 0;
+}
+
+static void collect_host_cb(const char *k, void *v, void *arg)
+{
+	struct host ***pp = arg;
+
+	*(*pp)++ = host_get(v);
+}
+
+static int host_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct host *const *)a)->name, (*(struct host *const *)b)->name);
+}
+
+void fleet_foreach_host(struct fleet *f, void (*cb)(struct host *h, void *arg), void *arg)
+{
+	struct host **v, **p;
+	size_t n;
+
+	/* Snapshot under the lock, call back outside it. */
+	pthread_rwlock_rdlock(&f->lock);
+	n = f->hosts.count;
+	v = p = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		abort();
+	map_foreach(&f->hosts, collect_host_cb, &p);
+	pthread_rwlock_unlock(&f->lock);
+	qsort(v, n, sizeof(*v), host_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		cb(v[i], arg);
+		host_put(v[i]);
+	}
+	free(v);
+}
+
+int fleet_host_count(struct fleet *f)
+{
+	int n;
+
+	pthread_rwlock_rdlock(&f->lock);
+	n = (int)f->hosts.count;
+	pthread_rwlock_unlock(&f->lock);
+	return n;
+}
+
+struct host *fleet_host_get(struct fleet *f, const char *name)
+{
+	struct host *h;
+
+	pthread_rwlock_rdlock(&f->lock);
+	h = map_get(&f->hosts, name);
+	if (h)
+		host_get(h);
+	pthread_rwlock_unlock(&f->lock);
+	return h;
+}
+
+int fleet_host_add(struct fleet *f, const char *name, const char *url)
+{
+	struct host *h;
+	int err = 0;
+
+	if (!name_host_valid(name))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&f->lock);
+	if (map_get(&f->hosts, name)) {
+		err = -EEXIST;
+		goto out;
+	}
+	/* A host made by mkdir has no url yet: it lives in memory only, as
+	 * pending, until a url is written (the registry keeps usable hosts). */
+	if (url) {
+		err = store_host_add(f->store, name, url);
+		if (err)
+			goto out;
+	}
+	h = host_new(f, name, url);
+	map_put(&f->hosts, h->name, h);
+	host_start(h);
+	log_info("host %s: added (%s)", name, url ? url : "no url yet");
+out:
+	pthread_rwlock_unlock(&f->lock);
+	return err;
+}
+
+int fleet_host_remove(struct fleet *f, const char *name)
+{
+	struct host *h;
+	int err;
+
+	pthread_rwlock_wrlock(&f->lock);
+	h = map_get(&f->hosts, name);
+	err = h ? store_host_remove(f->store, name) : -ENOENT;
+	if (err == -ENOENT && h)
+		err = 0; /* made by mkdir, never given a url */
+	if (!err)
+		map_del(&f->hosts, name);
+	pthread_rwlock_unlock(&f->lock);
+	if (err)
+		return err;
+	host_stop(h);
+	host_put(h); /* the fleet's reference */
+	log_info("host %s: removed", name);
+	return 0;
+}
+
+int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
+{
+	struct conn *c;
+	struct host *h;
+	int err = conn_new(url, &c);
+
+	if (err)
+		return err;
+	h = fleet_host_get(f, name);
+	if (!h) {
+		conn_free(c);
+		return -ENOENT;
+	}
+	err = store_host_put(f->store, name, url);
+	if (!err) {
+		pthread_rwlock_wrlock(&h->lock);
+		conn_unref(h->conn);
+		h->conn = c;
+		h->health = HOST_PENDING;
+		pthread_rwlock_unlock(&h->lock);
+		pthread_mutex_lock(&h->ctl_lock);
+		h->reconnect = true;
+		pthread_mutex_unlock(&h->ctl_lock);
+		host_wake(h);
+		c = NULL;
+	}
+	conn_free(c);
+	host_put(h);
+	return err;
+}
+
+int fleet_host_set_description(struct fleet *f, const char *name, const char *text)
+{
+	struct host *h = fleet_host_get(f, name);
+	int err;
+
+	if (!h)
+		return -ENOENT;
+	err = store_host_set_text(f->store, name, "description", text);
+	if (!err) {
+		pthread_rwlock_wrlock(&h->lock);
+		set_str(&h->description, text);
+		pthread_rwlock_unlock(&h->lock);
+	}
+	host_put(h);
+	return err;
+}
+
+static void clear_default_cb(struct host *h, void *arg)
+{
+	const char *keep = arg;
+
+	pthread_rwlock_wrlock(&h->lock);
+	h->is_default = keep && strcmp(h->name, keep) == 0;
+	pthread_rwlock_unlock(&h->lock);
+}
+
+int fleet_host_set_default(struct fleet *f, const char *name, bool on)
+{
+	struct host *h = fleet_host_get(f, name);
+	int err;
+
+	if (!h)
+		return -ENOENT;
+	err = store_host_set_default(f->store, name, on);
+	if (!err) {
+		if (on) {
+			fleet_foreach_host(f, clear_default_cb, (void *)name);
+		} else {
+			pthread_rwlock_wrlock(&h->lock);
+			h->is_default = false;
+			pthread_rwlock_unlock(&h->lock);
+		}
+	}
+	host_put(h);
+	return err;
+}
+
+static void stop_host_cb(struct host *h, void *arg)
+{
+	host_stop(h);
+}
+
+static void put_host_cb(const char *k, void *v, void *arg)
+{
+	host_put(v);
+}
+
+void fleet_free(struct fleet *f)
+{
+	if (!f)
+		return;
+	fleet_foreach_host(f, stop_host_cb, NULL);
+	map_foreach(&f->hosts, put_host_cb, NULL);
+	map_clear(&f->hosts);
+	pthread_rwlock_destroy(&f->lock);
+	free(f);
+}

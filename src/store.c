@@ -1,0 +1,1150 @@
+/* store.c - the registry in SQLite: one serialized connection behind a mutex,
+ * schema versioned by PRAGMA user_version, every value bound, never spliced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	/* Our own lock on top of SQLITE_OPEN_FULLMUTEX: it keeps a statement,
+	 * its sqlite3_errmsg() and multi-statement transactions together. */
+	pthread_mutex_t lock;
+};
+
+#define NOW_S "(CAST(strftime('%s', 'now') AS INTEGER))"
+
+/* Migration N (1-based) brings user_version from N-1 to N.  Append only: a
+ * released migration is never edited, since databases in the field ran it. */
+static const char *const migrations[] = {
+	/* 1: the plan's tables, adapted to SQLite. */
+	"CREATE TABLE users ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  username TEXT NOT NULL UNIQUE,"
+	"  uid INTEGER UNIQUE,"
+	"  is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),"
+	"  created_at INTEGER NOT NULL DEFAULT " NOW_S
+	");"
+	"CREATE TABLE docker_hosts ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  description TEXT,"
+	"  host_type TEXT NOT NULL DEFAULT 'standalone'"
+	"    CHECK (host_type IN ('standalone', 'swarm_manager', 'swarm_worker')),"
+	"  connection_type TEXT NOT NULL"
+	"    CHECK (connection_type IN ('unix', 'tcp', 'ssh')),"
+	"  host_url TEXT NOT NULL,"
+	"  is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
+	"  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+	"  swarm_id TEXT,"
+	"  cluster_name TEXT,"
+	"  is_leader INTEGER NOT NULL DEFAULT 0 CHECK (is_leader IN (0, 1)),"
+	"  status TEXT DEFAULT 'pending'"
+	"    CHECK (status IN ('healthy', 'unhealthy', 'pending')),"
+	"  last_health_check INTEGER,"
+	"  docker_version TEXT,"
+	"  api_version TEXT,"
+	"  os_type TEXT,"
+	"  architecture TEXT,"
+	"  created_by TEXT REFERENCES users(id) ON DELETE SET NULL,"
+	"  created_at INTEGER NOT NULL DEFAULT " NOW_S ","
+	"  updated_at INTEGER NOT NULL DEFAULT " NOW_S
+	");"
+	"CREATE INDEX idx_hosts_status ON docker_hosts(status, is_active);"
+	"CREATE INDEX idx_hosts_swarm ON docker_hosts(swarm_id, host_type);"
+	/* The plan's CHECK with a subquery is not possible in SQLite (nor in
+	 * PostgreSQL); a partial unique index says the same thing. */
+	"CREATE UNIQUE INDEX idx_hosts_one_default ON docker_hosts(is_default)"
+	"  WHERE is_default = 1;"
+	"CREATE TABLE host_credentials ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  host_id TEXT NOT NULL REFERENCES docker_hosts(id) ON DELETE CASCADE,"
+	"  credential_type TEXT NOT NULL,"
+	"  encrypted_value BLOB NOT NULL,"
+	"  nonce BLOB NOT NULL,"
+	"  metadata TEXT,"
+	"  created_at INTEGER NOT NULL DEFAULT " NOW_S ","
+	"  updated_at INTEGER NOT NULL DEFAULT " NOW_S ","
+	"  UNIQUE (host_id, credential_type)"
+	");"
+	"CREATE TABLE user_host_permissions ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  host_id TEXT NOT NULL REFERENCES docker_hosts(id) ON DELETE CASCADE,"
+	"  permission_level TEXT NOT NULL"
+	"    CHECK (permission_level IN ('viewer', 'operator', 'admin')),"
+	"  granted_by TEXT REFERENCES users(id) ON DELETE SET NULL,"
+	"  granted_at INTEGER NOT NULL DEFAULT " NOW_S ","
+	"  UNIQUE (user_id, host_id)"
+	");"
+	"CREATE INDEX idx_user_hosts ON user_host_permissions(user_id, permission_level);"
+	/* Without it, every host removal scans the table for the cascade. */
+	"CREATE INDEX idx_perms_host ON user_host_permissions(host_id);"
+	"CREATE TABLE host_tags ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  host_id TEXT NOT NULL REFERENCES docker_hosts(id) ON DELETE CASCADE,"
+	"  tag_name TEXT NOT NULL,"
+	"  tag_value TEXT,"
+	"  UNIQUE (host_id, tag_name)"
+	");"
+	"CREATE INDEX idx_tags_name ON host_tags(tag_name, tag_value);"
+	"CREATE TABLE host_connection_stats ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  host_id TEXT NOT NULL REFERENCES docker_hosts(id) ON DELETE CASCADE,"
+	"  active_connections INTEGER NOT NULL DEFAULT 0,"
+	"  total_connections INTEGER NOT NULL DEFAULT 0,"
+	"  failed_connections INTEGER NOT NULL DEFAULT 0,"
+	"  avg_response_time_ms REAL,"
+	"  last_error TEXT,"
+	"  last_error_at INTEGER,"
+	"  measured_at INTEGER NOT NULL DEFAULT " NOW_S
+	");"
+	"CREATE INDEX idx_stats_host_time ON host_connection_stats(host_id, measured_at DESC);"
+	"CREATE TABLE api_tokens ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL DEFAULT " NOW_S ","
+	"  last_used_at INTEGER,"
+	"  expires_at INTEGER"
+	");"
+	"CREATE INDEX idx_tokens_user ON api_tokens(user_id);"
+	/* No foreign keys here: the audit trail must outlive the users and
+	 * hosts it names, hence the copied username and uid. */
+	"CREATE TABLE audit_logs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  username TEXT,"
+	"  uid INTEGER,"
+	"  host_id TEXT,"
+	"  action TEXT NOT NULL,"
+	"  resource_type TEXT,"
+	"  resource_id TEXT,"
+	"  details TEXT,"
+	"  outcome TEXT,"
+	"  errno INTEGER"
+	");"
+	"CREATE INDEX idx_audit_ts ON audit_logs(ts);"
+	"CREATE INDEX idx_audit_user ON audit_logs(user_id, ts);"
+	"CREATE INDEX idx_audit_host ON audit_logs(host_id, ts);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define HOST_NAME_MAX_LEN 64
+#define HOST_URL_MAX_LEN 500 /* the plan's VARCHAR(500) */
+#define TAG_NAME_MAX_LEN 100 /* the plan's VARCHAR(100) */
+#define TAG_VALUE_MAX_LEN 255
+
+/* The one place where SQLite result codes become errnos.  Constraint
+ * failures are the caller's input, so they are logged as warnings. */
+static int db_err(struct store *st, int rc, const char *what)
+{
+	const char *msg = sqlite3_errmsg(st->db);
+
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return log_warn(-EEXIST, "store: %s: %s", what, msg);
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		/* A value outside the schema's domain: bad input. */
+		return log_warn(-EINVAL, "store: %s: %s", what, msg);
+	}
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return log_error(-ENOSPC, "store: %s: %s", what, msg);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return log_error(-EBUSY, "store: %s: %s", what, msg);
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		return log_error(-EACCES, "store: %s: %s", what, msg);
+	case SQLITE_NOMEM:
+		return log_error(-ENOMEM, "store: %s: %s", what, msg);
+	}
+	return log_error(-EIO, "store: %s: %s", what, msg);
+}
+
+/* Binders that keep the first failure, so a run of binds is checked once.
+ * SQLITE_STATIC: every bound value outlives the statement's execution. */
+static void bind_text(sqlite3_stmt *s, int i, const char *v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_int64(sqlite3_stmt *s, int i, int64_t v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_int64(s, i, v);
+}
+
+static void bind_double(sqlite3_stmt *s, int i, double v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_double(s, i, v);
+}
+
+/* Binds t, or NULL when t is 0 (the "never" of the API). */
+static void bind_time(sqlite3_stmt *s, int i, time_t t, int *rc)
+{
+	if (*rc != SQLITE_OK)
+		return;
+	if (t)
+		*rc = sqlite3_bind_int64(s, i, (int64_t)t);
+	else
+		*rc = sqlite3_bind_null(s, i);
+}
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, "prepare");
+	return 0;
+}
+
+/* Runs a write statement to its end. */
+static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE)
+		return db_err(st, rc, what);
+	return 0;
+}
+
+/* Reads the single integer a query (or pragma) answers. */
+static int query_int(struct store *st, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		ret = rc == SQLITE_DONE ? log_error(-EIO, "store: no row for %s", sql)
+					: db_err(st, rc, sql);
+		goto out;
+	}
+	*out = sqlite3_column_int64(s, 0);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int exec(struct store *st, const char *sql)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, sql);
+	return 0;
+}
+
+/* IMMEDIATE takes the write lock up front, so two daemons racing on one
+ * file wait on busy_timeout instead of failing on lock upgrade. */
+static int tx_begin(struct store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+static int tx_commit(struct store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+/* Some errors (SQLITE_FULL, IOERR) already rolled back: do not ask twice. */
+static void tx_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void uuid_v4(char out[STORE_ID_LEN + 1])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	snprintf(out, STORE_ID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static bool valid_host_name(const char *name)
+{
+	size_t i, n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n < 1 || n > HOST_NAME_MAX_LEN || name[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The value of a one-line file: no control characters, bounded. */
+static bool valid_line(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+			return false;
+	return n <= max;
+}
+
+/* Returns the connection_type for url's scheme, or NULL if it is not one we
+ * can reach or has nothing after the scheme. */
+static const char *url_connection_type(const char *url)
+{
+	static const struct {
+		const char *prefix;
+		const char *type;
+	} schemes[] = {
+		{ "unix://", "unix" },
+		{ "tcp://", "tcp" },
+		{ "ssh://", "ssh" },
+	};
+	size_t i;
+
+	if (!url || !valid_line(url, HOST_URL_MAX_LEN))
+		return NULL;
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i].prefix);
+
+		if (!strncmp(url, schemes[i].prefix, n) && url[n])
+			return schemes[i].type;
+	}
+	return NULL;
+}
+
+/* A tag is a file name under tags/: no '/', not "." or "..". */
+static bool valid_tag_name(const char *tag)
+{
+	if (!tag || !tag[0] || !valid_line(tag, TAG_NAME_MAX_LEN))
+		return false;
+	if (strchr(tag, '/') || !strcmp(tag, ".") || !strcmp(tag, ".."))
+		return false;
+	return true;
+}
+
+static int apply_migrations(struct store *st)
+{
+	int64_t version;
+	int ret, i;
+
+	ret = query_int(st, "PRAGMA user_version", &version);
+	if (ret)
+		return ret;
+	if (version > SCHEMA_VERSION)
+		return log_error(-EIO, "store: schema version %lld is newer than this dockfs (%d)",
+				 (long long)version, SCHEMA_VERSION);
+	for (i = (int)version; i < SCHEMA_VERSION; i++) {
+		char pragma[64];
+
+		ret = tx_begin(st);
+		if (ret)
+			goto out;
+		/* Another process may have migrated while we waited. */
+		ret = query_int(st, "PRAGMA user_version", &version);
+		if (ret)
+			goto out;
+		if (version > i) {
+			ret = tx_commit(st);
+			if (ret)
+				goto out;
+			continue;
+		}
+		ret = exec(st, migrations[i]);
+		if (ret)
+			goto out;
+		/* PRAGMA takes no parameters; i is our own counter. */
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
+		ret = exec(st, pragma);
+		if (ret)
+			goto out;
+		ret = tx_commit(st);
+		if (ret)
+			goto out;
+		log_info("store: schema migrated to version %d", i + 1);
+	}
+out:
+	if (ret)
+		tx_rollback(st);
+	return ret;
+}
+
+static int configure(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	const char *mode;
+	int64_t fk = 0;
+	int ret, rc;
+
+	sqlite3_extended_result_codes(st->db, 1);
+	/* First, so that switching to WAL waits for other processes too. */
+	ret = exec(st, "PRAGMA busy_timeout = 5000");
+	if (ret)
+		goto out;
+	ret = prepare(st, "PRAGMA journal_mode = WAL", &s);
+	if (ret)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		ret = db_err(st, rc, "journal_mode");
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(s, 0);
+	/* Some file systems (no shared memory) refuse WAL; SQLite then keeps a
+	 * rollback journal, slower but correct. */
+	if (!mode || (strcmp(mode, "wal") && strcmp(mode, "memory")))
+		log_msg(LOG_LVL_WARN, "store: journal mode is %s, not wal",
+			mode ? mode : "?");
+	ret = exec(st, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+	if (ret)
+		goto out;
+	/* Cascades depend on it; a build without foreign keys ignores the
+	 * pragma silently. */
+	ret = query_int(st, "PRAGMA foreign_keys", &fk);
+	if (ret)
+		goto out;
+	if (fk != 1)
+		ret = log_error(-EIO, "store: this SQLite does not enforce foreign keys");
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Creates the file 0600 before SQLite does, so the registry is never
+ * readable by others, whatever the umask.  SQLite gives the -wal and -shm
+ * files the mode of the database. */
+static int create_private(const char *path)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		return log_error(ret, "store: %s: %s", path, strerror(-ret));
+	}
+	/* Also tightens a file that an older run left more open. */
+	if (fchmod(fd, 0600) < 0) {
+		ret = -errno;
+		log_msg(LOG_LVL_ERROR, "store: chmod %s: %s", path, strerror(-ret));
+	}
+	close(fd);
+	return ret;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st;
+	int ret, rc;
+
+	if (!path || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (!sqlite3_threadsafe())
+		return log_error(-EIO, "store: SQLite is built without thread safety");
+	if (sodium_init() < 0)
+		return log_error(-EIO, "store: libsodium failed to initialise");
+	if (strcmp(path, ":memory:")) {
+		ret = create_private(path);
+		if (ret)
+			return ret;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	ret = -pthread_mutex_init(&st->lock, NULL);
+	if (ret) {
+		free(st);
+		return log_error(ret, "store: mutex: %s", strerror(-ret));
+	}
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (!st->db) {
+			ret = log_error(-ENOMEM, "store: %s: out of memory", path);
+			goto out;
+		}
+		ret = db_err(st, rc, path);
+		goto out;
+	}
+	ret = configure(st);
+	if (ret)
+		goto out;
+	ret = apply_migrations(st);
+out:
+	if (ret) {
+		sqlite3_close(st->db);
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	/* Every statement is finalised before its function returns, so a
+	 * busy close is a bug worth a line in the log. */
+	if (sqlite3_close(st->db) != SQLITE_OK)
+		log_msg(LOG_LVL_ERROR, "store: close: %s", sqlite3_errmsg(st->db));
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	int64_t v = 0;
+	int ret;
+
+	pthread_mutex_lock(&st->lock);
+	ret = query_int(st, "PRAGMA user_version", &v);
+	pthread_mutex_unlock(&st->lock);
+	return ret ? ret : (int)v;
+}
+
+/* ---- hosts ---- */
+
+#define HOST_COLUMNS                                                          \
+	"id, name, description, host_type, connection_type, host_url, "       \
+	"is_active, is_default, swarm_id, cluster_name, is_leader, status, "  \
+	"last_health_check, docker_version, api_version, os_type, "          \
+	"architecture, created_at, updated_at"
+
+/* strdup of a text column; NULL stays NULL.  Returns false on ENOMEM. */
+static bool column_dup(sqlite3_stmt *s, int i, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	*out = NULL;
+	if (!t)
+		return sqlite3_column_type(s, i) == SQLITE_NULL;
+	*out = strdup((const char *)t);
+	return *out != NULL;
+}
+
+/* Fills h from a row of HOST_COLUMNS.  On failure h holds what was copied;
+ * the caller frees it. */
+static int host_from_row(sqlite3_stmt *s, struct store_host *h)
+{
+	const unsigned char *id = sqlite3_column_text(s, 0);
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->id, sizeof(h->id), "%s", id ? (const char *)id : "");
+	if (!column_dup(s, 1, &h->name) || !column_dup(s, 2, &h->description) ||
+	    !column_dup(s, 3, &h->host_type) ||
+	    !column_dup(s, 4, &h->connection_type) ||
+	    !column_dup(s, 5, &h->host_url) || !column_dup(s, 8, &h->swarm_id) ||
+	    !column_dup(s, 9, &h->cluster_name) ||
+	    !column_dup(s, 11, &h->status) ||
+	    !column_dup(s, 13, &h->docker_version) ||
+	    !column_dup(s, 14, &h->api_version) ||
+	    !column_dup(s, 15, &h->os_type) ||
+	    !column_dup(s, 16, &h->architecture))
+		return -ENOMEM;
+	h->is_active = sqlite3_column_int(s, 6) != 0;
+	h->is_default = sqlite3_column_int(s, 7) != 0;
+	h->is_leader = sqlite3_column_int(s, 10) != 0;
+	h->last_health_check = (time_t)sqlite3_column_int64(s, 12);
+	h->created_at = (time_t)sqlite3_column_int64(s, 17);
+	h->updated_at = (time_t)sqlite3_column_int64(s, 18);
+	return 0;
+}
+
+void store_host_free_fields(struct store_host *h)
+{
+	if (!h)
+		return;
+	free(h->name);
+	free(h->description);
+	free(h->host_type);
+	free(h->connection_type);
+	free(h->host_url);
+	free(h->swarm_id);
+	free(h->cluster_name);
+	free(h->status);
+	free(h->docker_version);
+	free(h->api_version);
+	free(h->os_type);
+	free(h->architecture);
+	memset(h, 0, sizeof(*h));
+}
+
+int store_host_add(struct store *st, const char *name, const char *url)
+{
+	static const char sql[] =
+		"INSERT INTO docker_hosts (id, name, connection_type, host_url,"
+		" created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	const char *type;
+	int ret, rc = SQLITE_OK;
+
+	type = url_connection_type(url);
+	if (!valid_host_name(name) || !type)
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, name, &rc);
+	bind_text(s, 3, type, &rc);
+	bind_text(s, 4, url, &rc);
+	bind_int64(s, 5, (int64_t)time(NULL), &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "add host");
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_put(struct store *st, const char *name, const char *url)
+{
+	/* One statement, so a concurrent add cannot slip in between a lookup
+	 * and an insert. */
+	static const char sql[] =
+		"INSERT INTO docker_hosts (id, name, connection_type, host_url,"
+		" created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+		" ON CONFLICT (name) DO UPDATE SET"
+		" connection_type = excluded.connection_type,"
+		" host_url = excluded.host_url, updated_at = excluded.updated_at";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	const char *type;
+	int ret, rc = SQLITE_OK;
+
+	type = url_connection_type(url);
+	if (!valid_host_name(name) || !type)
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, name, &rc);
+	bind_text(s, 3, type, &rc);
+	bind_text(s, 4, url, &rc);
+	bind_int64(s, 5, (int64_t)time(NULL), &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "put host");
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_remove(struct store *st, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(name))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "DELETE FROM docker_hosts WHERE name = ?1", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, name, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "remove host");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_get(struct store *st, const char *name, struct store_host *out)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (!valid_host_name(name))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "SELECT " HOST_COLUMNS " FROM docker_hosts WHERE name = ?1", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, name, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else if (rc != SQLITE_ROW)
+		ret = db_err(st, rc, "get host");
+	else
+		ret = host_from_row(s, out);
+	if (ret)
+		store_host_free_fields(out);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* The walk copies the rows first and calls cb with the lock released, so cb
+ * may call back into the store (and a slow cb blocks no one). */
+int store_host_foreach(struct store *st,
+		       int (*cb)(const struct store_host *h, void *arg), void *arg)
+{
+	struct store_host *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "SELECT " HOST_COLUMNS " FROM docker_hosts ORDER BY name", &s);
+	if (ret)
+		goto unlock;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(rows, cap * sizeof(*rows));
+			if (!grown) {
+				ret = -ENOMEM;
+				goto unlock;
+			}
+			rows = grown;
+		}
+		ret = host_from_row(s, &rows[n]);
+		n++; /* counted even on failure: its fields are freed below */
+		if (ret)
+			goto unlock;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list hosts");
+unlock:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(&rows[i], arg);
+		store_host_free_fields(&rows[i]);
+	}
+	free(rows);
+	return ret;
+}
+
+int store_host_count(struct store *st)
+{
+	int64_t n = 0;
+	int ret;
+
+	pthread_mutex_lock(&st->lock);
+	ret = query_int(st, "SELECT count(*) FROM docker_hosts", &n);
+	pthread_mutex_unlock(&st->lock);
+	return ret ? ret : (int)n;
+}
+
+/* Column names never reach SQL: each maps to its own fixed statement.
+ * ?1 value, ?2 now, ?3 host name, ?4 connection type (host_url only). */
+#define SET_TEXT(col)                                                         \
+	{ #col, "UPDATE docker_hosts SET " #col " = ?1, updated_at = ?2"      \
+		" WHERE name = ?3" }
+static const struct {
+	const char *column;
+	const char *sql;
+} text_columns[] = {
+	SET_TEXT(description),
+	{ "host_url", "UPDATE docker_hosts SET host_url = ?1,"
+		      " connection_type = ?4, updated_at = ?2 WHERE name = ?3" },
+	SET_TEXT(host_type),
+	SET_TEXT(status),
+	SET_TEXT(swarm_id),
+	SET_TEXT(cluster_name),
+	SET_TEXT(docker_version),
+	SET_TEXT(api_version),
+	SET_TEXT(os_type),
+	SET_TEXT(architecture),
+};
+#undef SET_TEXT
+
+int store_host_set_text(struct store *st, const char *name, const char *column,
+			const char *value)
+{
+	const char *sql = NULL, *type = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+	size_t i;
+
+	if (!valid_host_name(name) || !column)
+		return -EINVAL;
+	for (i = 0; i < sizeof(text_columns) / sizeof(text_columns[0]); i++)
+		if (!strcmp(column, text_columns[i].column)) {
+			sql = text_columns[i].sql;
+			break;
+		}
+	if (!sql)
+		return -EINVAL;
+	/* The url decides the transport: the two must change together. */
+	if (!strcmp(column, "host_url")) {
+		type = url_connection_type(value);
+		if (!type)
+			return -EINVAL;
+	}
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, value, &rc);
+	bind_int64(s, 2, (int64_t)time(NULL), &rc);
+	bind_text(s, 3, name, &rc);
+	if (type)
+		bind_text(s, 4, type, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, column);
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_set_default(struct store *st, const char *name, bool on)
+{
+	sqlite3_stmt *clear = NULL, *set = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int ret, rc = SQLITE_OK;
+	bool in_tx = false;
+
+	if (!valid_host_name(name))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	if (on) {
+		ret = tx_begin(st);
+		if (ret)
+			goto out;
+		in_tx = true;
+		/* Clear first: the partial unique index forbids two defaults
+		 * even for an instant. */
+		ret = prepare(st, "UPDATE docker_hosts SET is_default = 0, updated_at = ?1"
+			      " WHERE is_default = 1 AND name <> ?2", &clear);
+		if (ret)
+			goto out;
+		bind_int64(clear, 1, now, &rc);
+		bind_text(clear, 2, name, &rc);
+		if (rc != SQLITE_OK) {
+			ret = db_err(st, rc, "bind");
+			goto out;
+		}
+		ret = step_done(st, clear, "clear default");
+		if (ret)
+			goto out;
+	}
+	ret = prepare(st, "UPDATE docker_hosts SET is_default = ?1, updated_at = ?2"
+		      " WHERE name = ?3", &set);
+	if (ret)
+		goto out;
+	bind_int64(set, 1, on ? 1 : 0, &rc);
+	bind_int64(set, 2, now, &rc);
+	bind_text(set, 3, name, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, set, "set default");
+	if (ret)
+		goto out;
+	/* No such host: the rollback below restores the old default. */
+	if (sqlite3_changes(st->db) == 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (in_tx)
+		ret = tx_commit(st);
+out:
+	sqlite3_finalize(clear);
+	sqlite3_finalize(set);
+	if (ret && in_tx)
+		tx_rollback(st);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_set_health(struct store *st, const char *name, const char *status,
+			  const char *docker_version, const char *api_version,
+			  const char *os_type, const char *architecture,
+			  const char *host_type)
+{
+	/* updated_at is left alone: it dates configuration changes, and a
+	 * health check every few seconds would make it meaningless. */
+	static const char sql[] =
+		"UPDATE docker_hosts SET status = ?1, last_health_check = ?2,"
+		" docker_version = COALESCE(?3, docker_version),"
+		" api_version = COALESCE(?4, api_version),"
+		" os_type = COALESCE(?5, os_type),"
+		" architecture = COALESCE(?6, architecture),"
+		" host_type = COALESCE(?7, host_type)"
+		" WHERE name = ?8";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(name) || !status)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, status, &rc);
+	bind_int64(s, 2, (int64_t)time(NULL), &rc);
+	bind_text(s, 3, docker_version, &rc);
+	bind_text(s, 4, api_version, &rc);
+	bind_text(s, 5, os_type, &rc);
+	bind_text(s, 6, architecture, &rc);
+	bind_text(s, 7, host_type, &rc);
+	bind_text(s, 8, name, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set health");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* ---- tags ---- */
+
+int store_tag_set(struct store *st, const char *host, const char *tag,
+		  const char *value)
+{
+	/* INSERT ... SELECT makes "no such host" zero rows, not a foreign key
+	 * error; the WHERE also keeps the upsert parse unambiguous. */
+	static const char sql[] =
+		"INSERT INTO host_tags (id, host_id, tag_name, tag_value)"
+		" SELECT ?1, id, ?2, ?3 FROM docker_hosts WHERE name = ?4"
+		" ON CONFLICT (host_id, tag_name) DO UPDATE SET"
+		" tag_value = excluded.tag_value";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host) || !valid_tag_name(tag) ||
+	    (value && strlen(value) > TAG_VALUE_MAX_LEN))
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, tag, &rc);
+	bind_text(s, 3, value, &rc);
+	bind_text(s, 4, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set tag");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_tag_remove(struct store *st, const char *host, const char *tag)
+{
+	static const char sql[] =
+		"DELETE FROM host_tags WHERE tag_name = ?1 AND host_id ="
+		" (SELECT id FROM docker_hosts WHERE name = ?2)";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host) || !valid_tag_name(tag))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, tag, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "remove tag");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+struct tag_row {
+	char *name;
+	char *value;
+};
+
+/* As store_host_foreach: rows are copied, cb runs unlocked. */
+int store_tag_foreach(struct store *st, const char *host,
+		      int (*cb)(const char *tag, const char *value, void *arg),
+		      void *arg)
+{
+	/* The LEFT JOIN tells "no such host" (no row) from "no tags" (one row
+	 * with a NULL tag) in one query. */
+	static const char sql[] =
+		"SELECT t.tag_name, t.tag_value FROM docker_hosts h"
+		" LEFT JOIN host_tags t ON t.host_id = h.id"
+		" WHERE h.name = ?1 ORDER BY t.tag_name";
+	struct tag_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	bool found = false;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto unlock;
+	bind_text(s, 1, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto unlock;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		found = true;
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(rows, cap * sizeof(*rows));
+			if (!grown) {
+				ret = -ENOMEM;
+				goto unlock;
+			}
+			rows = grown;
+		}
+		/* Counted before the copy: a half-copied row is freed below. */
+		memset(&rows[n], 0, sizeof(rows[n]));
+		n++;
+		if (!column_dup(s, 0, &rows[n - 1].name) ||
+		    !column_dup(s, 1, &rows[n - 1].value)) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list tags");
+	else if (!found)
+		ret = -ENOENT;
+unlock:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(rows[i].name, rows[i].value, arg);
+		free(rows[i].name);
+		free(rows[i].value);
+	}
+	free(rows);
+	return ret;
+}
+
+/* ---- connection statistics ---- */
+
+int store_conn_stats_add(struct store *st, const char *host,
+			 const struct store_conn_stats *cs)
+{
+	static const char sql[] =
+		"INSERT INTO host_connection_stats (id, host_id,"
+		" active_connections, total_connections, failed_connections,"
+		" avg_response_time_ms, last_error, last_error_at, measured_at)"
+		" SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+		" FROM docker_hosts WHERE name = ?9";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host) || !cs)
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_int64(s, 2, cs->active_connections, &rc);
+	bind_int64(s, 3, cs->total_connections, &rc);
+	bind_int64(s, 4, cs->failed_connections, &rc);
+	bind_double(s, 5, cs->avg_response_time_ms, &rc);
+	bind_text(s, 6, cs->last_error, &rc);
+	bind_time(s, 7, cs->last_error_at, &rc);
+	bind_int64(s, 8, (int64_t)time(NULL), &rc);
+	bind_text(s, 9, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "add connection stats");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
