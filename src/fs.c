@@ -33,7 +33,21 @@ struct inode {
 static pthread_mutex_t itable_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map itable = MAP_INIT;   /* path -> struct inode */
 static struct inode root_inode = { .path = "", .nlookup = 1, .number = FUSE_ROOT_ID };
-static ino_t next_number = FUSE_ROOT_ID + 1;
+
+/* st_ino: a hash of the path, so readdir (which has no inode at hand) and
+ * stat agree, and numbers are stable across remounts. */
+static ino_t path_number(const char *parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[3] = { parent, name ? "/" : "", name ? name : "" };
+
+	for (int i = 0; i < 3; i++)
+		for (const char *p = parts[i]; *p; p++) {
+			h ^= (unsigned char)*p;
+			h *= 1099511628211ULL;
+		}
+	return h > FUSE_ROOT_ID ? (ino_t)h : (ino_t)(h + 2);
+}
 
 /* An open file: the snapshot read at open, and who opened it. */
 struct handle {
@@ -65,7 +79,7 @@ static struct inode *inode_ref(const char *path)
 		in = calloc(1, sizeof(*in));
 		if (!in || !(in->path = strdup(path)))
 			abort();
-		in->number = next_number++;
+		in->number = path_number(path, NULL);
 		map_put(&itable, in->path, in);
 	}
 	in->nlookup++;
@@ -380,10 +394,14 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	const char *path = inode_of(ino)->path;
+
 	for (size_t i = (size_t)off; i < d->list.n; i++) {
 		struct stat st = { 0 };
 		enum node_type t = d->list.v[i].type;
 
+		/* glibc hides entries whose d_ino is 0. */
+		st.st_ino = path_number(path, d->list.v[i].name);
 		st.st_mode = t == NODE_DIR ? S_IFDIR : t == NODE_LINK ? S_IFLNK : S_IFREG;
 		size_t n = fuse_add_direntry(req, buf + used, size - used, d->list.v[i].name, &st,
 					     (off_t)(i + 1));
