@@ -164,9 +164,21 @@ int docker_call(const struct conn *c, const struct docker_call *call,
 	if (!err)
 		goto out;
 	if (cc != CURLE_OK) {
+		long oserr = 0;
+
+		/* Say which engine and why, in the operator's terms: the url
+		 * they registered and the system's reason, not curl's idea of
+		 * a host called "docker" on port 80. */
+		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
 		r->status = 0;
-		snprintf(r->message, sizeof(r->message), "%s",
-			 *errbuf ? errbuf : curl_easy_strerror(cc));
+		if (oserr && (cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR ||
+			      cc == CURLE_SEND_ERROR))
+			snprintf(r->message, sizeof(r->message), "%s: %s: %s", c->url,
+				 curl_easy_strerror(cc), strerror((int)oserr));
+		else
+			snprintf(r->message, sizeof(r->message), "%s: %s", c->url,
+				 cc == CURLE_OPERATION_TIMEDOUT || !*errbuf ? curl_easy_strerror(cc)
+									    : errbuf);
 	} else {
 		/* The engine explains itself as {"message": "..."}. */
 		json_t *j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);

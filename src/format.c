@@ -147,7 +147,8 @@ void format_ports(json_t *ports, struct buf *out)
 				 hp ? hp : "", key);
 		}
 	}
-	qsort(lines, n, sizeof(*lines), port_cmp);
+	if (n)
+		qsort(lines, n, sizeof(*lines), port_cmp);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(out, "%s\n", lines[i].text);
 	free(lines);

@@ -246,8 +246,11 @@ int main(int argc, char *argv[])
 	} else {
 		loop = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
-		fuse_loop_cfg_set_idle_threads(loop, opts.max_idle_threads);
+		/* UINT_MAX means "not given": keep libfuse's defaults. */
+		if (opts.max_threads != UINT_MAX)
+			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop, opts.max_idle_threads);
 		ret = fuse_session_loop_mt(se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}

@@ -681,7 +681,7 @@ static void drain_events(struct informer *in)
 	struct buf *b = &in->events_buf;
 	size_t start = 0;
 
-	for (;;) {
+	while (start < b->len) {
 		char *nl = memchr(b->data + start, '\n', b->len - start);
 		if (!nl)
 			break;
