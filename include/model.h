@@ -74,6 +74,7 @@ struct host {
 	enum host_health health;
 	char *last_error;          /* why unhealthy, NULL when healthy */
 	time_t last_check;
+	struct timespec status_ts; /* when status or a setting last changed */
 	bool stale;                /* model is the last known state, engine away */
 	char api[16];              /* API version spoken */
 	json_t *version;           /* /version, NULL until connected */
@@ -133,7 +134,8 @@ struct object *host_object_find(struct host *h, enum object_kind kind, const cha
 int host_container_detail(struct host *h, const char *id);
 
 /* A live call to h's engine in the API version negotiated with it (logs,
- * stats, inspect, actions).  Call without the lock. */
+ * stats, inspect, actions).  Fails at once with -EHOSTDOWN while the host
+ * is unhealthy.  Call without the lock. */
 int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply);
 
 /* GETs path from h's engine and writes its JSON pretty printed, with a

@@ -84,6 +84,7 @@ struct tree_ctx {
 	struct fleet *fleet;
 	struct store *store;
 	uid_t owner;              /* who mounted: a global admin */
+	struct timespec started;  /* mtime of what has no time of its own */
 };
 
 void tree_init(const struct tree_ctx *ctx);

@@ -85,9 +85,30 @@ static int view_lookup(const struct caller *c, const struct node *dir, const cha
 	return 0;
 }
 
+struct newest_ctx {
+	bool images;
+	struct timespec t;
+};
+
+static void newest_cb(struct host *h, void *arg)
+{
+	struct newest_ctx *nc = arg;
+	struct timespec t;
+
+	pthread_rwlock_rdlock(&h->lock);
+	t = h->changed[nc->images ? OBJ_IMAGE : OBJ_KINDS];
+	pthread_rwlock_unlock(&h->lock);
+	if (t.tv_sec > nc->t.tv_sec || (t.tv_sec == nc->t.tv_sec && t.tv_nsec > nc->t.tv_nsec))
+		nc->t = t;
+}
+
+/* A view changes when any host's list of that kind changes. */
 static int view_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
 {
-	clock_gettime(CLOCK_REALTIME, &st->mtime);
+	struct newest_ctx nc = { is_images(n), { 0, 0 } };
+
+	fleet_foreach_host(tree_ctx()->fleet, newest_cb, &nc);
+	st->mtime = nc.t;
 	return 0;
 }
 

@@ -49,8 +49,11 @@ static ino_t path_number(const char *parent, const char *name)
 	return h > FUSE_ROOT_ID ? (ino_t)h : (ino_t)(h + 2);
 }
 
+enum handle_kind { HANDLE_FILE, HANDLE_DIR };
+
 /* An open file: the snapshot read at open, and who opened it. */
 struct handle {
+	enum handle_kind kind;  /* first: getattr tells the two apart */
 	struct caller opener;
 	struct buf content;
 	char path[];
@@ -171,7 +174,8 @@ static void reply_entry(fuse_req_t req, const char *path)
 	memset(&e, 0, sizeof(e));
 	struct inode *in = inode_ref(path);
 	e.ino = ino_of(in);
-	e.attr_timeout = options(req)->attr_timeout;
+	/* A live file's size changes with every fetch: never cache it. */
+	e.attr_timeout = ts.live ? 0 : options(req)->attr_timeout;
 	e.entry_timeout = options(req)->entry_timeout;
 	fill_stat(&ts, in->number, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0)
@@ -218,8 +222,11 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -err);
 		return;
 	}
+	/* fstat of an open file: the size of the snapshot it reads. */
+	if (fi && fi->fh && *(enum handle_kind *)(uintptr_t)fi->fh == HANDLE_FILE)
+		ts.size = ((struct handle *)(uintptr_t)fi->fh)->content.len;
 	fill_stat(&ts, in->number, &st);
-	fuse_reply_attr(req, &st, options(req)->attr_timeout);
+	fuse_reply_attr(req, &st, ts.live ? 0 : options(req)->attr_timeout);
 }
 
 /* Truncation is how `echo x > file` starts; it changes nothing by itself.
@@ -296,6 +303,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	strcpy(h->path, path);
+	h->kind = HANDLE_FILE;
 	h->opener = c;
 	if (acc != O_WRONLY) {
 		err = tree_read(&c, path, &h->content);
@@ -353,6 +361,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 struct dir_handle {
+	enum handle_kind kind;
 	struct dirlist list;
 };
 
@@ -366,6 +375,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	d->kind = HANDLE_DIR;
 	/* One snapshot per opendir, so offsets stay meaningful. */
 	dirlist_add(&d->list, ".", NODE_DIR);
 	dirlist_add(&d->list, "..", NODE_DIR);

@@ -214,7 +214,7 @@ static int host_list(const struct caller *c, const struct node *dir, struct dirl
 static int host_dir_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
 {
 	pthread_rwlock_rdlock(&n->host->lock);
-	st->mtime.tv_sec = n->host->last_check;
+	st->mtime = n->host->status_ts;
 	pthread_rwlock_unlock(&n->host->lock);
 	return 0;
 }

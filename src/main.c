@@ -232,7 +232,9 @@ int main(int argc, char *argv[])
 	err = fleet_new(st, &fo, &fleet);
 	if (err)
 		goto out_unmount;
-	tree_init(&(struct tree_ctx){ fleet, st, getuid() });
+	struct tree_ctx tc = { fleet, st, getuid(), { 0, 0 } };
+	clock_gettime(CLOCK_REALTIME, &tc.started);
+	tree_init(&tc);
 	err = fleet_start(fleet);
 	if (err) {
 		log_error(err, "cannot load the registered hosts: %s", strerror(-err));

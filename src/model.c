@@ -495,7 +495,8 @@ static struct conn *host_conn_get(struct host *h, char *api, size_t apilen)
 	return c;
 }
 
-int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
+/* A call to h's engine in the negotiated API version, however h is doing. */
+static int engine_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
 {
 	char api[16];
 	struct conn *c = host_conn_get(h, api, sizeof(api));
@@ -513,6 +514,23 @@ int host_call(struct host *h, struct docker_call *call, struct docker_reply *rep
 		call->api = NULL;
 	conn_unref(c);
 	return err;
+}
+
+int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
+{
+	bool away;
+
+	/* A host known to be away fails at once instead of making every
+	 * reader wait out a deadline; its worker is the one that retries. */
+	pthread_rwlock_rdlock(&h->lock);
+	away = h->health == HOST_UNHEALTHY;
+	if (away) {
+		memset(reply, 0, sizeof(*reply));
+		snprintf(reply->message, sizeof(reply->message), "host %s is unhealthy: %s", h->name,
+			 h->last_error ? h->last_error : "");
+	}
+	pthread_rwlock_unlock(&h->lock);
+	return away ? -EHOSTDOWN : engine_call(h, call, reply);
 }
 
 int host_fetch_json(struct host *h, const char *path, struct buf *out)
@@ -549,7 +567,7 @@ static int worker_call(struct host *h, const char *path, long timeout_ms, json_t
 		.cancel_arg = h,
 	};
 	struct docker_reply r;
-	int err = host_call(h, &call, &r);
+	int err = engine_call(h, &call, &r);
 
 	*out = NULL;
 	if (!err) {
@@ -574,6 +592,8 @@ static void set_health(struct host *h, enum host_health health, const char *erro
 	pthread_rwlock_wrlock(&h->lock);
 	changed = h->health != health ||
 		  (error && (!h->last_error || strcmp(error, h->last_error)));
+	if (changed)
+		now_ts(&h->status_ts);
 	h->health = health;
 	h->stale = health != HOST_HEALTHY;
 	h->last_check = time(NULL);
@@ -1019,7 +1039,7 @@ static int health_check(struct informer *in, char *msg, size_t msglen)
 		.cancelled = host_stopping, .cancel_arg = in->h,
 	};
 	struct docker_reply r;
-	int err = host_call(in->h, &call, &r);
+	int err = engine_call(in->h, &call, &r);
 
 	if (err)
 		snprintf(msg, msglen, "health check: %.400s", r.message);

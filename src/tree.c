@@ -251,6 +251,8 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 		   n.ops->write ? 0644 : 0444;
 	if (n.ops->stat)
 		err = n.ops->stat(c, &n, st);
+	if (st->mtime.tv_sec == 0)
+		st->mtime = ctx.started;
 	if (!err && st->type != NODE_DIR) {
 		if (st->live) {
 			st->size = live_size_get(path);

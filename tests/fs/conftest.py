@@ -1,0 +1,474 @@
+"""Fixtures for the dockfs filesystem tests: a real fleet, a real mount.
+
+The suite runs against the engines of `scripts/fleet` (mgr: swarm manager,
+wrk: swarm worker, solo: standalone) through a dockfs mounted in a temporary
+directory with a temporary registry.  Nothing is mocked.
+
+    /usr/bin/python3 -m pytest tests/fs
+
+Environment:
+    DOCKFS_BIN        the daemon (default: build/dockfs of this checkout)
+    DOCKFS_FLEET_DIR  passed through to scripts/fleet (default /run/dockfs-fleet)
+
+Only the standard library and pytest: the docker CLI runs as a subprocess,
+the Engine API is spoken with http.client over the engine's unix socket.
+"""
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FLEET = os.path.join(ROOT, "scripts", "fleet")
+DOCKFS_BIN = os.environ.get("DOCKFS_BIN") or os.path.join(ROOT, "build", "dockfs")
+ENGINES = ("mgr", "wrk", "solo")
+IMAGE = "busybox:latest"
+HEALTH_INTERVAL = 1          # -o health_interval of the mounts (seconds)
+MOUNT_DEADLINE = 15          # a mount shows every host healthy within this
+TEST_ALARM = 120             # no single test may run longer (safety net)
+
+
+# ---------------------------------------------------------------- helpers ----
+
+def run(cmd, timeout=60, check=True, input=None, env=None):
+    """Runs cmd (a list), text mode, bounded in time; raises on failure."""
+    try:
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                           timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{cmd!r} did not finish within {timeout}s "
+                             f"(stdout {e.stdout!r}, stderr {e.stderr!r})") from None
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd!r} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def unique(prefix="t"):
+    """A name no other run uses: t-<random hex>."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def wait_until(pred, timeout, what, interval=0.02):
+    """Polls pred() until it returns something true; returns that value.
+    Fails with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def eventually(check, timeout, interval=0.02):
+    """Calls check() (which asserts) until it passes; after timeout seconds
+    the last AssertionError (or OSError) is raised.  Returns check()'s value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, OSError):
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval)
+
+
+def read_text(path):
+    with open(path, "rb") as f:
+        return f.read().decode()
+
+
+def first_line(path):
+    return read_text(path).split("\n", 1)[0]
+
+
+def listdir_set(path):
+    return set(os.listdir(path))
+
+
+def parse_rfc3339_ns(text):
+    """Docker's RFC 3339 time with up to 9 fraction digits -> ns since the epoch."""
+    import calendar
+    text = text.strip()
+    assert text.endswith("Z"), f"not a UTC time: {text!r}"
+    main, _, frac = text[:-1].partition(".")
+    t = time.strptime(main, "%Y-%m-%dT%H:%M:%S")
+    ns = int((frac + "000000000")[:9]) if frac else 0
+    return calendar.timegm(t) * 10**9 + ns
+
+
+def escape_name(name):
+    """dockfs's file name for a Docker name (names.h): % -> %25, / -> %2F."""
+    return name.replace("%", "%25").replace("/", "%2F")
+
+
+# ------------------------------------------------------------------ sizes ----
+
+def check_size_after_open(path):
+    """st_size as seen through the open file equals what that file reads."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = b""
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    assert size == len(data), f"{path}: fstat after open says {size}, read gives {len(data)}"
+
+
+def check_stat_size(path):
+    size = os.stat(path).st_size
+    with open(path, "rb") as f:
+        n = len(f.read())
+    assert size == n, f"{path}: stat says {size}, read gives {n}"
+
+
+def check_sizes(path, name, time_varying):
+    checks = [check_size_after_open] if name.endswith(".json") or name == "logs" else \
+        [check_stat_size, check_size_after_open]
+    for check in checks:
+        if name in time_varying:
+            # at most a few tries, each with the kernel's attributes expired
+            # (attr_timeout 0.5 s): a size bug fails all of them.
+            for attempt in range(3):
+                try:
+                    check(path)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.6)
+        else:
+            check(path)
+
+
+
+def check_all_sizes(items):
+    """check_sizes on each (path, name, time_varying); fails with every
+    mismatch at once."""
+    errors = []
+    for path, name, time_varying in items:
+        try:
+            check_sizes(path, name, time_varying)
+        except AssertionError as e:
+            errors.append(str(e).split("\n")[0])
+    assert not errors, "sizes differ from contents:\n  " + "\n  ".join(errors)
+
+# ----------------------------------------------------------------- engines ----
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a unix socket that we connect ourselves."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("docker", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Engine:
+    """One engine of the fleet: its docker CLI and its Engine API."""
+
+    def __init__(self, name, sock):
+        self.name = name
+        self.sock = sock
+        self.url = f"unix://{sock}"
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY",
+                            "DOCKER_CERT_PATH", "DOCKER_API_VERSION")}
+        env["DOCKER_CONFIG"] = os.path.join(tempfile.gettempdir(), "dockfs-test-docker-cli")
+        self.env = env
+
+    def __repr__(self):
+        return f"Engine({self.name})"
+
+    def docker(self, *args, timeout=60, check=True, input=None):
+        return run(["docker", "-H", self.url, *args], timeout=timeout, check=check,
+                   input=input, env=self.env)
+
+    def out(self, *args, timeout=60):
+        """stdout of a docker CLI command, stripped."""
+        return self.docker(*args, timeout=timeout).stdout.strip()
+
+    def api(self, path, method="GET", timeout=10):
+        """(status, parsed JSON body or None) of an Engine API call."""
+        c = UnixHTTPConnection(self.sock, timeout=timeout)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            body = r.read()
+        finally:
+            c.close()
+        try:
+            return r.status, json.loads(body) if body else None
+        except ValueError:
+            return r.status, body
+
+    def container_names(self):
+        return set(self.out("ps", "-a", "--format", "{{.Names}}").split())
+
+    def container_ids(self):
+        return set(self.out("ps", "-a", "--no-trunc", "--format", "{{.ID}}").split())
+
+    def inspect(self, name, fmt):
+        return self.out("inspect", "--format", fmt, name)
+
+    def answers(self):
+        try:
+            status, _ = self.api("/_ping", timeout=2)
+            return status == 200
+        except OSError:
+            return False
+
+
+def fleet_cmd(*args, timeout=180):
+    return run([FLEET, *args], timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def fleet():
+    """The fleet, up: {engine name: Engine}."""
+    if os.geteuid() != 0:
+        pytest.exit("tests/fs needs root (the fleet's engines and FUSE mounts)", 2)
+    fleet_cmd("up", timeout=300)
+    env = {}
+    for line in fleet_cmd("env", timeout=30).stdout.splitlines():
+        k, _, v = line.partition("=")
+        env[k] = v
+    engines = {e: Engine(e, env[f"FLEET_{e.upper()}_SOCK"]) for e in ENGINES}
+    for e in engines.values():
+        assert e.answers(), f"engine {e.name} does not answer after `fleet up`"
+    return engines
+
+
+@pytest.fixture(scope="session")
+def mgr(fleet):
+    return fleet["mgr"]
+
+
+@pytest.fixture(scope="session")
+def wrk(fleet):
+    return fleet["wrk"]
+
+
+@pytest.fixture(scope="session")
+def solo(fleet):
+    return fleet["solo"]
+
+
+# ------------------------------------------------------------------ mounts ----
+
+class Mount:
+    """A dockfs daemon in the foreground on a temporary mount point."""
+
+    def __init__(self, workdir, db, hosts, options=()):
+        self.workdir = workdir
+        self.path = tempfile.mkdtemp(prefix="mnt.", dir=workdir)
+        self.db = db
+        self.hosts = dict(hosts)
+        self.options = list(options)
+        self.log_path = os.path.join(workdir, f"dockfs.{os.path.basename(self.path)}.log")
+        self.proc = None
+        self.rc = None
+
+    def start(self):
+        if not os.access(DOCKFS_BIN, os.X_OK):
+            pytest.exit(f"{DOCKFS_BIN} missing: build it (ninja -C build) or set DOCKFS_BIN", 2)
+        cmd = [DOCKFS_BIN, self.path, "-f", "--db", self.db]
+        for name, url in self.hosts.items():
+            cmd += ["--host", f"{name}={url}"]
+        cmd += ["-o", f"health_interval={HEALTH_INTERVAL}"]
+        for o in self.options:
+            cmd += ["-o", o]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, start_new_session=True)
+        wait_until(lambda: os.path.ismount(self.path) or self.proc.poll() is not None,
+                   10, f"dockfs to mount {self.path}")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"dockfs exited {self.proc.returncode} before mounting:\n"
+                                 + self.log_text())
+        return self
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def host_status(self, host):
+        try:
+            return first_line(self.p("hosts", host, "status"))
+        except OSError as e:
+            return f"<{e}>"
+
+    def wait_healthy(self, hosts=None, timeout=MOUNT_DEADLINE):
+        hosts = list(hosts or self.hosts)
+        try:
+            wait_until(lambda: all(self.host_status(h) == "healthy" for h in hosts),
+                       timeout, f"hosts {hosts} to be healthy")
+        except AssertionError:
+            states = {h: self.host_status(h) for h in hosts}
+            raise AssertionError(f"hosts not healthy within {timeout}s: {states}\n"
+                                 + self.log_text()) from None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return "---- dockfs log ----\n" + f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Unmounts and returns the daemon's exit status."""
+        if self.proc is None:
+            return self.rc
+        if os.path.ismount(self.path):
+            r = run(["fusermount3", "-u", self.path], timeout=15, check=False)
+            if r.returncode != 0:
+                # busy or stuck: make sure nothing is left behind
+                self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.rc = "killed after not exiting within 15s of the unmount"
+        if os.path.ismount(self.path):
+            run(["fusermount3", "-uz", self.path], timeout=15, check=False)
+        self.proc = None
+        self.log.close()
+        return self.rc
+
+    def stop_ok(self):
+        """Unmounts; fails (with the daemon's log) unless it exited 0."""
+        rc = self.stop()
+        assert rc == 0, f"dockfs exited {rc!r} after unmount\n" + self.log_text()
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    d = tempfile.mkdtemp(prefix="dockfs-test-")
+    yield d
+    # only if nothing is mounted under it any more
+    with open("/proc/self/mountinfo") as f:
+        busy = any(line.split()[4].startswith(d + "/") for line in f)
+    if not busy:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mount(fleet, workdir):
+    """dockfs over the three engines, every host healthy."""
+    m = Mount(workdir, os.path.join(workdir, "session.db"),
+              {e.name: e.url for e in fleet.values()})
+    m.start()
+    try:
+        m.wait_healthy()
+    except BaseException:
+        m.stop()
+        raise
+    yield m
+    m.stop_ok()
+
+
+@pytest.fixture
+def new_mount(fleet, workdir):
+    """Factory of extra mounts (stopped at the end if the test did not)."""
+    mounts = []
+
+    def make(db, hosts, options=()):
+        m = Mount(workdir, db, hosts, options).start()
+        mounts.append(m)
+        return m
+    yield make
+    for m in mounts:
+        m.stop()
+
+
+# --------------------------------------------------------------- cleanup ----
+
+class Cleanup:
+    """What a test made on the fleet, removed when it ends."""
+
+    def __init__(self):
+        self.items = []
+
+    def container(self, engine, name):
+        self.items.append(("container", engine, name))
+        return name
+
+    def image_tag(self, engine, ref):
+        self.items.append(("image", engine, ref))
+        return ref
+
+    def run_all(self):
+        errors = []
+        for kind, engine, name in reversed(self.items):
+            if not engine.answers():
+                errors.append(f"{engine.name} does not answer: cannot remove {kind} {name}")
+                continue
+            if kind == "container":
+                r = engine.docker("rm", "-f", "-v", name, timeout=60, check=False)
+                if r.returncode != 0 and "No such container" not in r.stderr:
+                    errors.append(f"{engine.name}: rm {name}: {r.stderr.strip()}")
+            else:
+                r = engine.docker("rmi", name, timeout=60, check=False)
+                if r.returncode != 0 and "No such image" not in r.stderr:
+                    errors.append(f"{engine.name}: rmi {name}: {r.stderr.strip()}")
+        self.items = []
+        return errors
+
+
+@pytest.fixture
+def cleanup():
+    c = Cleanup()
+    yield c
+    errors = c.run_all()
+    assert not errors, "cleanup failed: " + "; ".join(errors)
+
+
+@pytest.fixture(scope="module")
+def module_cleanup():
+    c = Cleanup()
+    yield c
+    errors = c.run_all()
+    assert not errors, "cleanup failed: " + "; ".join(errors)
+
+
+# --------------------------------------------------------- safety and summary
+
+@pytest.fixture(autouse=True)
+def _alarm():
+    """Nothing hangs: a test still running after TEST_ALARM seconds fails."""
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"test still running after {TEST_ALARM}s")
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TEST_ALARM)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """A plain closing line, `N passed, N failed` (errors count as failed)."""
+    stats = terminalreporter.stats
+    passed = len(stats.get("passed", []))
+    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    terminalreporter.write_line(f"{passed} passed, {failed} failed")
+

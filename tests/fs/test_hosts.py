@@ -1,0 +1,87 @@
+"""M/hosts/<host>/: the engine's own facts (type, version, info.json, status)."""
+import json
+import os
+
+import pytest
+
+from conftest import ENGINES, check_all_sizes, read_text
+
+EXPECTED_TYPE = {"mgr": "swarm_manager", "wrk": "swarm_worker", "solo": "standalone"}
+HOST_FILES = ("url", "type", "status", "description", "default", "version", "info.json")
+HOST_DIRS = ("containers", "images", "networks", "volumes")
+# Contents that change by themselves (info.json: SystemTime, NGoroutines...
+# refreshed by every health check): a size check of them is retried with
+# fresh attributes, since content and size may be taken a moment apart.
+TIME_VARYING = {"info.json"}
+
+
+def test_hosts_listed(mount):
+    assert set(ENGINES) <= set(os.listdir(mount.p("hosts")))
+
+
+def test_root_listing(mount):
+    assert {"hosts", "containers", "images"} <= set(os.listdir(mount.path))
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_dir_listing(mount, host):
+    names = set(os.listdir(mount.p("hosts", host)))
+    assert set(HOST_FILES) | set(HOST_DIRS) <= names
+    for d in HOST_DIRS:
+        assert os.path.isdir(mount.p("hosts", host, d))
+    for f in HOST_FILES:
+        assert os.path.isfile(mount.p("hosts", host, f))
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_type(mount, host):
+    assert read_text(mount.p("hosts", host, "type")) == EXPECTED_TYPE[host] + "\n"
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_status_healthy(mount, host):
+    # healthy: one line, no error line
+    assert read_text(mount.p("hosts", host, "status")) == "healthy\n"
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_url(mount, fleet, host):
+    assert read_text(mount.p("hosts", host, "url")) == fleet[host].url + "\n"
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_version(mount, fleet, host):
+    want = fleet[host].out("version", "--format", "{{.Server.Version}}")
+    assert want
+    assert read_text(mount.p("hosts", host, "version")) == want + "\n"
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_info_json(mount, fleet, host):
+    info = json.loads(read_text(mount.p("hosts", host, "info.json")))
+    assert isinstance(info, dict)
+    want_id = fleet[host].out("info", "--format", "{{.ID}}")
+    assert want_id
+    assert info.get("ID") == want_id
+    # and it is this engine's: its own hostname (each engine has its own UTS ns)
+    assert info.get("Name") == fleet[host].out("info", "--format", "{{.Name}}")
+
+
+def test_engines_told_apart(mount):
+    ids = {h: json.loads(read_text(mount.p("hosts", h, "info.json")))["ID"] for h in ENGINES}
+    assert len(set(ids.values())) == len(ENGINES), ids
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_file_sizes(mount, host):
+    names = [n for n in os.listdir(mount.p("hosts", host)) if n not in HOST_DIRS]
+    assert set(HOST_FILES) <= set(names)
+    check_all_sizes([(mount.p("hosts", host, n), n, TIME_VARYING) for n in sorted(names)])
+
+
+@pytest.mark.parametrize("host", ENGINES)
+def test_host_file_trailing_newline(mount, host):
+    """Scalar files hold one value and a newline."""
+    for n in ("url", "type", "version", "default"):
+        text = read_text(mount.p("hosts", host, n))
+        assert text.endswith("\n") and text.count("\n") == 1, (n, text)

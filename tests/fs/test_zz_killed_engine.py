@@ -1,0 +1,109 @@
+"""One engine killed (SIGKILL of its dockerd and containerd) and started again.
+
+Runs last (the name sorts last): it takes solo away for a while.  solo is
+started again in any case (finally), and the mount must then find it by
+itself, without a remount or a write to ctl.
+"""
+import errno
+import os
+import subprocess
+import time
+
+from conftest import (FLEET, HEALTH_INTERVAL, IMAGE, first_line, read_text, run, unique,
+                      wait_until)
+
+UNHEALTHY_WITHIN = HEALTH_INTERVAL + 4     # 5 s
+FAST = 1.0          # another host answers within this while solo is down
+FAIL_FAST = 2.0     # a live read of solo fails within this
+HEALTHY_AGAIN = 15  # solo healthy again after it answers
+APPEAR = 1.0
+
+
+def fleet_kill(engine):
+    run([FLEET, "kill", engine], timeout=30)
+
+
+def fleet_start(engine):
+    run([FLEET, "start", engine], timeout=120)
+
+
+def restart_stopped(engine, ids):
+    """Starts again those of ids (running before the kill) that the engine's
+    restart left stopped: the fleet is left as it was found."""
+    running = set(engine.out("ps", "--no-trunc", "--format", "{{.ID}}").split())
+    existing = engine.container_ids()
+    for cid in sorted((ids & existing) - running):
+        engine.docker("start", cid, check=False)
+
+
+def test_killed_engine(mount, solo, mgr, cleanup):
+    running_before = set(solo.out("ps", "--no-trunc", "--format", "{{.ID}}").split())
+    before = cleanup.container(solo, unique())
+    solo.docker("run", "--name", before, IMAGE, "sh", "-c", "echo before-kill")
+    base = mount.p("hosts", "solo", "containers")
+    wait_until(lambda: before in os.listdir(base), APPEAR, f"{before} listed")
+    cached = set(os.listdir(base))
+    mgr_names = set(os.listdir(mount.p("hosts", "mgr", "containers")))
+
+    killed = False
+    try:
+        fleet_kill("solo")
+        killed = True
+        assert not solo.answers(), "solo still answers after `fleet kill solo`"
+        t0 = time.monotonic()
+        status = mount.p("hosts", "solo", "status")
+        wait_until(lambda: first_line(status) == "unhealthy", UNHEALTHY_WITHIN,
+                   "solo unhealthy")
+        lines = read_text(status).splitlines()
+        assert len(lines) == 2 and lines[1].strip(), f"no error line in status: {lines}"
+        assert time.monotonic() - t0 <= UNHEALTHY_WITHIN
+
+        # the other hosts are not held up
+        t = time.monotonic()
+        names = set(os.listdir(mount.p("hosts", "mgr", "containers")))
+        assert time.monotonic() - t < FAST
+        t = time.monotonic()
+        r = subprocess.run(["ls", mount.p("hosts", "mgr", "containers")],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0 and time.monotonic() - t < FAST, r.stderr
+        assert names == mgr_names or names == set(mgr.container_names())
+        assert first_line(mount.p("hosts", "mgr", "status")) == "healthy"
+
+        # solo's last known state stays readable
+        assert set(os.listdir(base)) == cached
+        assert read_text(os.path.join(base, before, "state")) == "exited\n"
+
+        # a live read fails fast, with an errno that says why
+        for f in ("logs", "inspect.json"):
+            t = time.monotonic()
+            try:
+                read_text(os.path.join(base, before, f))
+            except OSError as e:
+                assert e.errno in (errno.EHOSTDOWN, errno.ETIMEDOUT), (f, e)
+            else:
+                raise AssertionError(f"reading {f} of a container of a dead engine succeeded")
+            assert time.monotonic() - t < FAIL_FAST, f"{f}: failed only after " \
+                f"{time.monotonic() - t:.1f}s"
+        # still unhealthy (no flapping while it is away)
+        assert first_line(status) == "unhealthy"
+
+        fleet_start("solo")
+        killed = False
+        assert solo.answers()
+        wait_until(lambda: first_line(status) == "healthy", HEALTHY_AGAIN, "solo healthy again")
+        assert read_text(status) == "healthy\n"
+
+        after = cleanup.container(solo, unique())
+        solo.docker("create", "--name", after, IMAGE, "true")
+        t = time.monotonic()
+        wait_until(lambda: after in os.listdir(base), APPEAR, f"{after} listed after restart")
+        assert time.monotonic() - t <= APPEAR
+        assert "before-kill" in read_text(os.path.join(base, before, "logs"))
+
+        def same():
+            return set(os.listdir(base)) == solo.container_names()
+        wait_until(same, 2, "solo's listing to equal docker ps -a after the restart")
+    finally:
+        if killed or not solo.answers():
+            fleet_start("solo")
+        restart_stopped(solo, running_before)
