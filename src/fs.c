@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,15 @@ static ino_t path_number(const char *parent, const char *name)
 
 enum handle_kind { HANDLE_FILE, HANDLE_DIR };
 
-/* An open file: the snapshot read at open, and who opened it. */
+/* An open file: the snapshot read at open, and who opened it.
+ *
+ * Counted: the kernel may deliver RELEASE to another thread as soon as a
+ * READ's reply is copied, while the replying thread is still inside
+ * writev() (ASan checks the iovec after the call returns), so a read holds
+ * its own reference until fuse_reply_buf() has returned. */
 struct handle {
 	enum handle_kind kind;  /* first: getattr tells the two apart */
+	atomic_int refs;
 	struct caller opener;
 	struct buf content;
 	char path[];
@@ -187,6 +194,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* `echo x > ctl` opens with O_TRUNC: take it in open, no setattr. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* With async direct I/O the kernel splits a large read into parallel
+	 * requests and may return (and RELEASE the file) on the first short
+	 * one while the others are still being served from the handle. */
+	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -304,6 +315,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	strcpy(h->path, path);
 	h->kind = HANDLE_FILE;
+	atomic_init(&h->refs, 1);
 	h->opener = c;
 	if (acc != O_WRONLY) {
 		err = tree_read(&c, path, &h->content);
@@ -325,6 +337,14 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+static void handle_put(struct handle *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		buf_free(&h->content);
+		free(h);
+	}
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -335,7 +355,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	size_t n = h->content.len - (size_t)off;
+	atomic_fetch_add(&h->refs, 1);
 	fuse_reply_buf(req, h->content.data + off, n < size ? n : size);
+	handle_put(h);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
@@ -353,10 +375,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-
-	buf_free(&h->content);
-	free(h);
+	handle_put((struct handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
