@@ -6,8 +6,9 @@
 #   MOUNTPOINT defaults to $DOCKFS, then /mnt/dockfs.
 #
 # Reads M/hosts/*/containers/*/{state,exit_code,status}: served from dockfs'
-# in-memory model, so this costs no Docker API call.  Exit status: 0 if no
-# container has exited with a non-zero code, 1 if some have, 2 on usage error.
+# in-memory model (an engine is asked only about a container it has not
+# inspected since its last change).  Exit status: 0 if no container has
+# exited with a non-zero code, 1 if some have, 2 on usage error.
 set -euo pipefail
 shopt -s nullglob
 

@@ -143,8 +143,10 @@ void format_ports(json_t *ports, struct buf *out)
 			json_t *b = json_array_get(bindings, i);
 			const char *ip = json_string_value(json_object_get(b, "HostIp"));
 			const char *hp = json_string_value(json_object_get(b, "HostPort"));
-			snprintf(l->text, sizeof(l->text), "%s:%s->%s", ip ? ip : "",
-				 hp ? hp : "", key);
+			/* IPv6 in brackets, as the docker CLI prints it. */
+			bool v6 = ip && strchr(ip, ':');
+			snprintf(l->text, sizeof(l->text), "%s%s%s:%s->%s", v6 ? "[" : "",
+				 ip ? ip : "", v6 ? "]" : "", hp ? hp : "", key);
 		}
 	}
 	if (n)

@@ -31,13 +31,13 @@ enum { KEY_HOST, KEY_HELP_DOCKFS };
 
 #define OPT(t, p) { t, offsetof(struct config, p), 1 }
 static const struct fuse_opt dockfs_opts[] = {
-	OPT("--db=%s", db),
+	/* "--db %s" also matches "--db=PATH" (as "=PATH"): one template
+	 * only, and the '=' is dropped after parsing. */
 	OPT("--db %s", db),
 	OPT("health_interval=%d", health_interval),
 	OPT("resync_interval=%d", resync_interval),
 	OPT("entry_timeout=%lf", entry_timeout),
 	OPT("attr_timeout=%lf", attr_timeout),
-	FUSE_OPT_KEY("--host=", KEY_HOST),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -192,8 +192,19 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "dockfs: cannot initialise libsodium/libcurl\n");
 		goto out;
 	}
+	if (cfg.db && cfg.db[0] == '=')
+		memmove(cfg.db, cfg.db + 1, strlen(cfg.db));
 	if (!cfg.db && !(cfg.db = default_db_path()))
 		goto out;
+	/* The daemon changes to / when it detaches: keep the path absolute. */
+	if (cfg.db[0] != '/') {
+		char cwd[PATH_MAX], *abs;
+
+		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, cfg.db) < 0)
+			goto out;
+		free(cfg.db);
+		cfg.db = abs;
+	}
 	err = make_parent_dirs(cfg.db);
 	if (err) {
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));

@@ -398,7 +398,7 @@ static struct host *host_new(struct fleet *f, const char *name, const char *url)
 		h->health = HOST_UNHEALTHY;
 		h->last_error = xstrdup("invalid url");
 	}
-	snprintf(h->host_type, sizeof(h->host_type), "standalone");
+	snprintf(h->host_type, sizeof(h->host_type), "unknown"); /* until /info says */
 	return h;
 }
 
@@ -839,6 +839,29 @@ static int list_containers(struct informer *in)
 	return 0;
 }
 
+struct names_cmp {
+	const struct map *other;
+	bool same;
+};
+
+static void in_other_cb(const char *name, void *v, void *arg)
+{
+	struct names_cmp *nc = arg;
+
+	if (!map_get(nc->other, name))
+		nc->same = false;
+}
+
+/* Whether two object maps hold the same names (a directory's mtime). */
+static bool same_names(const struct map *a, const struct map *b)
+{
+	struct names_cmp nc = { b, a->count == b->count };
+
+	if (nc.same)
+		map_foreach(a, in_other_cb, &nc);
+	return nc.same;
+}
+
 static int list_objects(struct informer *in, enum object_kind kind)
 {
 	struct host *h = in->h;
@@ -855,7 +878,7 @@ static int list_objects(struct informer *in, enum object_kind kind)
 	pthread_rwlock_wrlock(&h->lock);
 	old = h->objects[kind];
 	h->objects[kind] = fresh;
-	if (old.count != fresh.count)
+	if (!same_names(&old, &fresh))
 		now_ts(&h->changed[kind]);
 	pthread_rwlock_unlock(&h->lock);
 	objects_clear(&old);
@@ -1363,6 +1386,9 @@ int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 		conn_unref(h->conn);
 		h->conn = c;
 		h->health = HOST_PENDING;
+		free(h->last_error);
+		h->last_error = NULL;
+		now_ts(&h->status_ts);
 		pthread_rwlock_unlock(&h->lock);
 		pthread_mutex_lock(&h->ctl_lock);
 		h->reconnect = true;
@@ -1383,9 +1409,12 @@ int fleet_host_set_description(struct fleet *f, const char *name, const char *te
 	if (!h)
 		return -ENOENT;
 	err = store_host_set_text(f->store, name, "description", text);
+	if (err == -ENOENT)
+		err = -EINVAL; /* made by mkdir: it has no registry row until a url */
 	if (!err) {
 		pthread_rwlock_wrlock(&h->lock);
 		set_str(&h->description, text);
+		now_ts(&h->status_ts);
 		pthread_rwlock_unlock(&h->lock);
 	}
 	host_put(h);
@@ -1397,6 +1426,8 @@ static void clear_default_cb(struct host *h, void *arg)
 	const char *keep = arg;
 
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->is_default != (keep && strcmp(h->name, keep) == 0))
+		now_ts(&h->status_ts);
 	h->is_default = keep && strcmp(h->name, keep) == 0;
 	pthread_rwlock_unlock(&h->lock);
 }
@@ -1409,6 +1440,8 @@ int fleet_host_set_default(struct fleet *f, const char *name, bool on)
 	if (!h)
 		return -ENOENT;
 	err = store_host_set_default(f->store, name, on);
+	if (err == -ENOENT)
+		err = -EINVAL; /* made by mkdir: it has no registry row until a url */
 	if (!err) {
 		if (on) {
 			fleet_foreach_host(f, clear_default_cb, (void *)name);

@@ -132,10 +132,15 @@ static int objects_lookup(const struct caller *c, const struct node *dir, const 
 {
 	const struct object_kind_desc *k = kind_of_dir(dir);
 	struct host *h = dir->host;
+	char raw[NAME_MAX_ESCAPED], canon[NAME_MAX_ESCAPED];
 	int err = 0;
 
+	/* "%2f" and "%2F" name the same image: look up the canonical form. */
+	if (name_unescape(name, raw, sizeof(raw)) < 0 ||
+	    name_escape(raw, canon, sizeof(canon)) < 0)
+		return -ENOENT;
 	pthread_rwlock_rdlock(&h->lock);
-	struct object *o = host_object_find(h, k->kind, name);
+	struct object *o = host_object_find(h, k->kind, canon);
 	if (o) {
 		node_child(child, dir, &object_dir_ops);
 		snprintf(child->key, sizeof(child->key), "%s", o->name);
