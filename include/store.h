@@ -48,6 +48,10 @@ struct store_host {
  * keys on, busy timeout, and applies pending migrations in one transaction
  * each.  *out is owned by the caller: store_close(). */
 int store_open(const char *path, struct store **out);
+/* For migration tests only: as store_open, but applies migrations up to
+ * schema version `version` (1..latest, else -EINVAL) and no further.  A
+ * database already past `version` is opened as it is. */
+int store_open_version(const char *path, int version, struct store **out);
 void store_close(struct store *st);
 int store_schema_version(struct store *st);
 
@@ -101,5 +105,88 @@ struct store_conn_stats {
 };
 int store_conn_stats_add(struct store *st, const char *host,
 			 const struct store_conn_stats *s);
+
+
+/* Users (users table).  Names: 1..64 chars of [A-Za-z0-9._-], not starting
+ * with '.' or '-' (else -EINVAL).  uid is the Unix uid the user is bound to,
+ * 0..4294967294, or -1 for none (anything else is -EINVAL); no two users
+ * share a uid.  username is owned by the row: store_user_free_fields(). */
+struct store_user {
+	char id[STORE_ID_LEN + 1];
+	char *username;
+	long long uid;          /* -1 when none */
+	bool is_admin;
+	time_t created_at;
+};
+/* -EEXIST when the name or the uid is taken. */
+int store_user_add(struct store *st, const char *username, long long uid,
+		   bool is_admin);
+/* Removes the user with its permissions and api tokens; grants it made and
+ * hosts it created keep their rows (granted_by / created_by become NULL).
+ * Audit rows keep its name and uid. */
+int store_user_remove(struct store *st, const char *username);
+int store_user_get(struct store *st, const char *username, struct store_user *out);
+/* uid must be >= 0 (-EINVAL); -ENOENT when no user has it. */
+int store_user_get_by_uid(struct store *st, long long uid, struct store_user *out);
+/* uid -1 unbinds; -EEXIST if another user has it. */
+int store_user_set_uid(struct store *st, const char *username, long long uid);
+int store_user_set_admin(struct store *st, const char *username, bool is_admin);
+/* As store_host_foreach, ordered by username: rows are copied first and cb
+ * runs with the store unlocked (it may call back into the store). */
+int store_user_foreach(struct store *st,
+		       int (*cb)(const struct store_user *u, void *arg), void *arg);
+void store_user_free_fields(struct store_user *u);
+
+/* Per-host permission levels (user_host_permissions), one per (user, host).
+ * level is "viewer" | "operator" | "admin" (else -EINVAL).  A user, host or
+ * granter that does not exist is -ENOENT. */
+#define STORE_LEVEL_LEN 16 /* size of a level buffer, NUL included */
+/* Inserts or overwrites the user's level on host.  granted_by names the
+ * granting user, or NULL. */
+int store_perm_set(struct store *st, const char *username, const char *host,
+		   const char *level, const char *granted_by);
+/* -ENOENT if the user has no level on host. */
+int store_perm_remove(struct store *st, const char *username, const char *host);
+/* Copies the level into level; -ENOENT if none. */
+int store_perm_get(struct store *st, const char *username, const char *host,
+		   char level[STORE_LEVEL_LEN]);
+/* Calls cb for every (username, host, level), ordered by host then username;
+ * username or host NULL matches any, a named one that does not exist is
+ * -ENOENT.  Rows are copied, cb runs unlocked; a non-zero return from cb
+ * stops the walk and is returned. */
+int store_perm_foreach(struct store *st, const char *username, const char *host,
+		       int (*cb)(const char *username, const char *host,
+				 const char *level, void *arg),
+		       void *arg);
+
+/* Audit log (audit_logs): append only, and it outlives what it names.  The
+ * row copies the username, uid and host name; user_id / host_id are also
+ * filled with the ids of the user and host of those names when they exist
+ * (NULL otherwise), and the names stay readable after they are removed.
+ * Strings other than action may be NULL; they are stored as given (an
+ * attempt on a malformed name is worth recording too). */
+struct store_audit {
+	long long id;           /* set by store_audit_foreach */
+	long long ts_ms;        /* unix milliseconds; 0 = now on add */
+	const char *username;
+	long long uid;          /* -1 = none */
+	const char *host;       /* host name */
+	const char *action;     /* required */
+	const char *resource_type;
+	const char *resource_id;
+	const char *details;
+	const char *outcome;    /* "ok" | "denied" | "failed" | NULL (else -EINVAL) */
+	int error;              /* errno, 0 on success */
+};
+/* Appends a row; its id goes to *id when id is not NULL. */
+int store_audit_add(struct store *st, const struct store_audit *a, long long *id);
+/* Calls cb for the rows with id > after_id, in id order; username NULL means
+ * all users.  limit <= 0: every such row; else only the LAST limit of them
+ * (still in id order, so a tail resumes with after_id = the last id seen).
+ * Rows are copied, cb runs unlocked; a non-zero return from cb stops the walk
+ * and is returned.  The row is valid only during the call. */
+int store_audit_foreach(struct store *st, const char *username, long long after_id,
+			int limit, int (*cb)(const struct store_audit *a, void *arg),
+			void *arg);
 
 #endif

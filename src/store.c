@@ -139,11 +139,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX idx_audit_ts ON audit_logs(ts);"
 	"CREATE INDEX idx_audit_user ON audit_logs(user_id, ts);"
 	"CREATE INDEX idx_audit_host ON audit_logs(host_id, ts);",
+
+	/* 2: audit rows keep the host's name, readable once the host is gone
+	 * (host_id then points nowhere).  ts is unix milliseconds.  Rows from
+	 * version 1 get the name of a host that still exists. */
+	"ALTER TABLE audit_logs ADD COLUMN host_name TEXT;"
+	"UPDATE audit_logs SET host_name ="
+	"  (SELECT name FROM docker_hosts h WHERE h.id = audit_logs.host_id)"
+	"  WHERE host_id IS NOT NULL;"
+	/* The audit tail by user: username = ? AND id > ? ORDER BY id. */
+	"CREATE INDEX idx_audit_username ON audit_logs(username, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define HOST_NAME_MAX_LEN 64
+#define USER_NAME_MAX_LEN 64
+#define UID_MAX_VALUE 4294967294LL /* (uid_t)-1 means "no uid" to the kernel */
 #define HOST_URL_MAX_LEN 500 /* the plan's VARCHAR(500) */
 #define TAG_NAME_MAX_LEN 100 /* the plan's VARCHAR(100) */
 #define TAG_VALUE_MAX_LEN 255
@@ -291,14 +303,15 @@ static void uuid_v4(char out[STORE_ID_LEN + 1])
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-static bool valid_host_name(const char *name)
+/* 1..max chars of [A-Za-z0-9._-], the first not in bad_first. */
+static bool valid_name(const char *name, size_t max, const char *bad_first)
 {
 	size_t i, n;
 
 	if (!name)
 		return false;
 	n = strlen(name);
-	if (n < 1 || n > HOST_NAME_MAX_LEN || name[0] == '.')
+	if (n < 1 || n > max || strchr(bad_first, name[0]))
 		return false;
 	for (i = 0; i < n; i++) {
 		char c = name[i];
@@ -308,6 +321,22 @@ static bool valid_host_name(const char *name)
 			return false;
 	}
 	return true;
+}
+
+static bool valid_host_name(const char *name)
+{
+	return valid_name(name, HOST_NAME_MAX_LEN, ".");
+}
+
+/* Not '-' either: a user name often ends up as a command-line argument. */
+static bool valid_user_name(const char *name)
+{
+	return valid_name(name, USER_NAME_MAX_LEN, ".-");
+}
+
+static bool valid_uid(long long uid)
+{
+	return uid == -1 || (uid >= 0 && uid <= UID_MAX_VALUE);
 }
 
 /* The value of a one-line file: no control characters, bounded. */
@@ -356,7 +385,8 @@ static bool valid_tag_name(const char *tag)
 	return true;
 }
 
-static int apply_migrations(struct store *st)
+/* Brings the schema up to version target (at most SCHEMA_VERSION). */
+static int apply_migrations(struct store *st, int target)
 {
 	int64_t version;
 	int ret, i;
@@ -367,7 +397,7 @@ static int apply_migrations(struct store *st)
 	if (version > SCHEMA_VERSION)
 		return log_error(-EIO, "store: schema version %lld is newer than this dockfs (%d)",
 				 (long long)version, SCHEMA_VERSION);
-	for (i = (int)version; i < SCHEMA_VERSION; i++) {
+	for (i = (int)version; i < target; i++) {
 		char pragma[64];
 
 		ret = tx_begin(st);
@@ -464,14 +494,16 @@ static int create_private(const char *path)
 	return ret;
 }
 
-int store_open(const char *path, struct store **out)
+static int open_at(const char *path, int target, struct store **out)
 {
 	struct store *st;
 	int ret, rc;
 
-	if (!path || !out)
+	if (!out)
 		return -EINVAL;
 	*out = NULL;
+	if (!path || target < 1 || target > SCHEMA_VERSION)
+		return -EINVAL;
 	if (!sqlite3_threadsafe())
 		return log_error(-EIO, "store: SQLite is built without thread safety");
 	if (sodium_init() < 0)
@@ -503,7 +535,7 @@ int store_open(const char *path, struct store **out)
 	ret = configure(st);
 	if (ret)
 		goto out;
-	ret = apply_migrations(st);
+	ret = apply_migrations(st, target);
 out:
 	if (ret) {
 		sqlite3_close(st->db);
@@ -513,6 +545,16 @@ out:
 	}
 	*out = st;
 	return 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	return open_at(path, SCHEMA_VERSION, out);
+}
+
+int store_open_version(const char *path, int version, struct store **out)
+{
+	return open_at(path, version, out);
 }
 
 void store_close(struct store *st)
@@ -1146,5 +1188,652 @@ int store_conn_stats_add(struct store *st, const char *host,
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* ---- users ---- */
+
+#define USER_COLUMNS "id, username, uid, is_admin, created_at"
+
+/* Binds a uid, or NULL for -1 (the "none" of the API). */
+static void bind_uid(sqlite3_stmt *s, int i, long long uid, int *rc)
+{
+	if (*rc != SQLITE_OK)
+		return;
+	if (uid < 0)
+		*rc = sqlite3_bind_null(s, i);
+	else
+		*rc = sqlite3_bind_int64(s, i, uid);
+}
+
+static long long column_uid(sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return -1;
+	return sqlite3_column_int64(s, i);
+}
+
+/* Fills u from a row of USER_COLUMNS. */
+static int user_from_row(sqlite3_stmt *s, struct store_user *u)
+{
+	const unsigned char *id = sqlite3_column_text(s, 0);
+
+	memset(u, 0, sizeof(*u));
+	snprintf(u->id, sizeof(u->id), "%s", id ? (const char *)id : "");
+	if (!column_dup(s, 1, &u->username))
+		return -ENOMEM;
+	u->uid = column_uid(s, 2);
+	u->is_admin = sqlite3_column_int(s, 3) != 0;
+	u->created_at = (time_t)sqlite3_column_int64(s, 4);
+	return 0;
+}
+
+void store_user_free_fields(struct store_user *u)
+{
+	if (!u)
+		return;
+	free(u->username);
+	memset(u, 0, sizeof(*u));
+}
+
+int store_user_add(struct store *st, const char *username, long long uid,
+		   bool is_admin)
+{
+	static const char sql[] =
+		"INSERT INTO users (id, username, uid, is_admin, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_user_name(username) || !valid_uid(uid))
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, username, &rc);
+	bind_uid(s, 3, uid, &rc);
+	bind_int64(s, 4, is_admin ? 1 : 0, &rc);
+	bind_int64(s, 5, (int64_t)time(NULL), &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "add user");
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_user_remove(struct store *st, const char *username)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_user_name(username))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	/* Foreign keys cascade to permissions and tokens in this statement. */
+	ret = prepare(st, "DELETE FROM users WHERE username = ?1", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, username, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "remove user");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* One user by name (username != NULL) or else by uid. */
+static int user_get(struct store *st, const char *username, long long uid,
+		    struct store_user *out)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, username ?
+		      "SELECT " USER_COLUMNS " FROM users WHERE username = ?1" :
+		      "SELECT " USER_COLUMNS " FROM users WHERE uid = ?1", &s);
+	if (ret)
+		goto out;
+	if (username)
+		bind_text(s, 1, username, &rc);
+	else
+		bind_int64(s, 1, uid, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else if (rc != SQLITE_ROW)
+		ret = db_err(st, rc, "get user");
+	else
+		ret = user_from_row(s, out);
+	if (ret)
+		store_user_free_fields(out);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_user_get(struct store *st, const char *username, struct store_user *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!valid_user_name(username))
+		return -EINVAL;
+	return user_get(st, username, -1, out);
+}
+
+int store_user_get_by_uid(struct store *st, long long uid, struct store_user *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (uid < 0 || !valid_uid(uid))
+		return -EINVAL;
+	return user_get(st, NULL, uid, out);
+}
+
+/* UPDATE users SET <one column> = ?1 WHERE username = ?2; value is a uid
+ * (NULL for -1) or a flag. */
+static int user_update(struct store *st, const char *sql, const char *username,
+		       long long value, bool is_uid, const char *what)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	if (is_uid)
+		bind_uid(s, 1, value, &rc);
+	else
+		bind_int64(s, 1, value, &rc);
+	bind_text(s, 2, username, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, what);
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_user_set_uid(struct store *st, const char *username, long long uid)
+{
+	if (!valid_user_name(username) || !valid_uid(uid))
+		return -EINVAL;
+	return user_update(st, "UPDATE users SET uid = ?1 WHERE username = ?2",
+			   username, uid, true, "set uid");
+}
+
+int store_user_set_admin(struct store *st, const char *username, bool is_admin)
+{
+	if (!valid_user_name(username))
+		return -EINVAL;
+	return user_update(st, "UPDATE users SET is_admin = ?1 WHERE username = ?2",
+			   username, is_admin ? 1 : 0, false, "set admin");
+}
+
+/* Returns rows with room for element n (of size bytes), doubling *cap when
+ * full, or NULL on ENOMEM (rows and *cap intact). */
+static void *grow(void *rows, size_t size, size_t n, size_t *cap)
+{
+	void *grown;
+	size_t c;
+
+	if (n < *cap)
+		return rows;
+	c = *cap ? 2 * *cap : 16;
+	grown = realloc(rows, c * size);
+	if (grown)
+		*cap = c;
+	return grown;
+}
+
+int store_user_foreach(struct store *st,
+		       int (*cb)(const struct store_user *u, void *arg), void *arg)
+{
+	struct store_user *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "SELECT " USER_COLUMNS " FROM users ORDER BY username", &s);
+	if (ret)
+		goto unlock;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		grown = grow(rows, sizeof(*rows), n, &cap);
+		if (!grown) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		rows = grown;
+		ret = user_from_row(s, &rows[n]);
+		n++; /* counted even on failure: its fields are freed below */
+		if (ret)
+			goto unlock;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list users");
+unlock:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(&rows[i], arg);
+		store_user_free_fields(&rows[i]);
+	}
+	free(rows);
+	return ret;
+}
+
+/* ---- per-host permissions ---- */
+
+static bool valid_level(const char *level)
+{
+	return level && (!strcmp(level, "viewer") || !strcmp(level, "operator") ||
+			 !strcmp(level, "admin"));
+}
+
+int store_perm_set(struct store *st, const char *username, const char *host,
+		   const char *level, const char *granted_by)
+{
+	/* As store_tag_set: a missing user, host or granter makes zero rows.
+	 * The WHERE also keeps the upsert parse unambiguous. */
+	static const char sql[] =
+		"INSERT INTO user_host_permissions (id, user_id, host_id,"
+		" permission_level, granted_by, granted_at)"
+		" SELECT ?1, u.id, h.id, ?2, g.id, ?3"
+		" FROM users u, docker_hosts h LEFT JOIN users g ON g.username = ?6"
+		" WHERE u.username = ?4 AND h.name = ?5"
+		" AND (?6 IS NULL OR g.id IS NOT NULL)"
+		" ON CONFLICT (user_id, host_id) DO UPDATE SET"
+		" permission_level = excluded.permission_level,"
+		" granted_by = excluded.granted_by, granted_at = excluded.granted_at";
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_user_name(username) || !valid_host_name(host) ||
+	    !valid_level(level) || (granted_by && !valid_user_name(granted_by)))
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, level, &rc);
+	bind_int64(s, 3, (int64_t)time(NULL), &rc);
+	bind_text(s, 4, username, &rc);
+	bind_text(s, 5, host, &rc);
+	bind_text(s, 6, granted_by, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set permission");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_perm_remove(struct store *st, const char *username, const char *host)
+{
+	static const char sql[] =
+		"DELETE FROM user_host_permissions"
+		" WHERE user_id = (SELECT id FROM users WHERE username = ?1)"
+		" AND host_id = (SELECT id FROM docker_hosts WHERE name = ?2)";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_user_name(username) || !valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, username, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "remove permission");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_perm_get(struct store *st, const char *username, const char *host,
+		   char level[STORE_LEVEL_LEN])
+{
+	static const char sql[] =
+		"SELECT p.permission_level FROM user_host_permissions p"
+		" JOIN users u ON u.id = p.user_id"
+		" JOIN docker_hosts h ON h.id = p.host_id"
+		" WHERE u.username = ?1 AND h.name = ?2";
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	int ret, rc = SQLITE_OK;
+
+	level[0] = '\0';
+	if (!valid_user_name(username) || !valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, username, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		ret = db_err(st, rc, "get permission");
+	} else {
+		/* The schema's CHECK keeps it to the three levels, all
+		 * shorter than STORE_LEVEL_LEN. */
+		t = sqlite3_column_text(s, 0);
+		if (!t)
+			ret = -ENOMEM;
+		else
+			snprintf(level, STORE_LEVEL_LEN, "%s", (const char *)t);
+	}
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+struct perm_row {
+	char *username;
+	char *host;
+	char *level;
+};
+
+/* 0 when each named filter exists, -ENOENT when one does not. */
+static int perm_filters_exist(struct store *st, const char *username,
+			      const char *host)
+{
+	static const char sql[] =
+		"SELECT (?1 IS NULL OR EXISTS (SELECT 1 FROM users WHERE username = ?1))"
+		" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM docker_hosts WHERE name = ?2))";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, username, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		ret = db_err(st, rc, "check permission filters");
+	else if (sqlite3_column_int(s, 0) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_perm_foreach(struct store *st, const char *username, const char *host,
+		       int (*cb)(const char *username, const char *host,
+				 const char *level, void *arg),
+		       void *arg)
+{
+	/* users x hosts is small: one statement with optional filters. */
+	static const char sql[] =
+		"SELECT u.username, h.name, p.permission_level"
+		" FROM user_host_permissions p"
+		" JOIN users u ON u.id = p.user_id"
+		" JOIN docker_hosts h ON h.id = p.host_id"
+		" WHERE (?1 IS NULL OR u.username = ?1) AND (?2 IS NULL OR h.name = ?2)"
+		" ORDER BY h.name, u.username";
+	struct perm_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if ((username && !valid_user_name(username)) ||
+	    (host && !valid_host_name(host)))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = perm_filters_exist(st, username, host);
+	if (ret)
+		goto unlock;
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto unlock;
+	bind_text(s, 1, username, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto unlock;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		grown = grow(rows, sizeof(*rows), n, &cap);
+		if (!grown) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		rows = grown;
+		/* Counted before the copy: a half-copied row is freed below. */
+		memset(&rows[n], 0, sizeof(rows[n]));
+		n++;
+		if (!column_dup(s, 0, &rows[n - 1].username) ||
+		    !column_dup(s, 1, &rows[n - 1].host) ||
+		    !column_dup(s, 2, &rows[n - 1].level)) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list permissions");
+unlock:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(rows[i].username, rows[i].host, rows[i].level, arg);
+		free(rows[i].username);
+		free(rows[i].host);
+		free(rows[i].level);
+	}
+	free(rows);
+	return ret;
+}
+
+/* ---- audit log ---- */
+
+static bool valid_outcome(const char *outcome)
+{
+	return !outcome || !strcmp(outcome, "ok") || !strcmp(outcome, "denied") ||
+	       !strcmp(outcome, "failed");
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_audit_add(struct store *st, const struct store_audit *a, long long *id)
+{
+	/* The ids are looked up by name in the same statement; the names are
+	 * kept as given, so the row reads the same once they are gone. */
+	static const char sql[] =
+		"INSERT INTO audit_logs (ts, user_id, username, uid, host_id,"
+		" host_name, action, resource_type, resource_id, details, outcome,"
+		" errno) VALUES (?1, (SELECT id FROM users WHERE username = ?2), ?2,"
+		" ?3, (SELECT id FROM docker_hosts WHERE name = ?4), ?4, ?5, ?6, ?7,"
+		" ?8, ?9, ?10)";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (id)
+		*id = 0;
+	/* Any uid the kernel hands over is recorded; only -1 means none. */
+	if (!a || !a->action || a->ts_ms < 0 || a->uid < -1 ||
+	    !valid_outcome(a->outcome))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_int64(s, 1, a->ts_ms ? a->ts_ms : now_ms(), &rc);
+	bind_text(s, 2, a->username, &rc);
+	bind_uid(s, 3, a->uid, &rc);
+	bind_text(s, 4, a->host, &rc);
+	bind_text(s, 5, a->action, &rc);
+	bind_text(s, 6, a->resource_type, &rc);
+	bind_text(s, 7, a->resource_id, &rc);
+	bind_text(s, 8, a->details, &rc);
+	bind_text(s, 9, a->outcome, &rc);
+	bind_int64(s, 10, a->error, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "add audit");
+	/* Still under the lock: no other insert on this connection between. */
+	if (!ret && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* A copied row: a points into strs. */
+struct audit_row {
+	struct store_audit a;
+	char *strs[7];
+};
+
+#define AUDIT_COLUMNS                                                         \
+	"id, ts, username, uid, host_name, action, resource_type, resource_id, " \
+	"details, outcome, errno"
+/* The last ?3 rows with id > ?1 (of user ?2), turned back into id order;
+ * LIMIT -1 is no limit.  Two statements so the user's tail uses its index. */
+#define AUDIT_TAIL(where)                                                     \
+	"SELECT * FROM (SELECT " AUDIT_COLUMNS " FROM audit_logs WHERE " where  \
+	" ORDER BY id DESC LIMIT ?3) ORDER BY id"
+
+/* Fills r from a row of AUDIT_COLUMNS.  On failure r holds what was
+ * copied; the caller frees it. */
+static int audit_from_row(sqlite3_stmt *s, struct audit_row *r)
+{
+	/* The text columns, in the order of strs. */
+	static const int cols[7] = { 2, 4, 5, 6, 7, 8, 9 };
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < 7; i++)
+		if (!column_dup(s, cols[i], &r->strs[i]))
+			return -ENOMEM;
+	r->a.id = sqlite3_column_int64(s, 0);
+	r->a.ts_ms = sqlite3_column_int64(s, 1);
+	r->a.username = r->strs[0];
+	r->a.uid = column_uid(s, 3);
+	r->a.host = r->strs[1];
+	r->a.action = r->strs[2];
+	r->a.resource_type = r->strs[3];
+	r->a.resource_id = r->strs[4];
+	r->a.details = r->strs[5];
+	r->a.outcome = r->strs[6];
+	r->a.error = sqlite3_column_int(s, 10);
+	return 0;
+}
+
+static void audit_row_free(struct audit_row *r)
+{
+	int i;
+
+	for (i = 0; i < 7; i++)
+		free(r->strs[i]);
+}
+
+int store_audit_foreach(struct store *st, const char *username, long long after_id,
+			int limit, int (*cb)(const struct store_audit *a, void *arg),
+			void *arg)
+{
+	struct audit_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, username ? AUDIT_TAIL("username = ?2 AND id > ?1")
+				   : AUDIT_TAIL("id > ?1"), &s);
+	if (ret)
+		goto unlock;
+	bind_int64(s, 1, after_id, &rc);
+	if (username)
+		bind_text(s, 2, username, &rc);
+	bind_int64(s, 3, limit > 0 ? limit : -1, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto unlock;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		grown = grow(rows, sizeof(*rows), n, &cap);
+		if (!grown) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		rows = grown;
+		ret = audit_from_row(s, &rows[n]);
+		n++; /* counted even on failure: its strings are freed below */
+		if (ret)
+			goto unlock;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list audit");
+unlock:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(&rows[i].a, arg);
+		audit_row_free(&rows[i]);
+	}
+	free(rows);
 	return ret;
 }

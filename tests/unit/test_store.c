@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* Bump with every migration added to src/store.c. */
-#define LATEST_SCHEMA_VERSION 1
+#define LATEST_SCHEMA_VERSION 2
 
 static int passed, failed;
 
@@ -551,10 +551,637 @@ static void test_threads(struct store *st)
 	check(errors == 0, "the 100 thread hosts are removed");
 }
 
+/* ---- users, permissions, audit ---- */
+
+struct users_walk {
+	char text[512];
+	int n;
+	int stop_at;
+	struct store *st;
+	int reentrant_ret;
+};
+
+static int user_cb(const struct store_user *u, void *arg)
+{
+	struct users_walk *w = arg;
+	size_t len = strlen(w->text);
+
+	snprintf(w->text + len, sizeof(w->text) - len, "%s%s:%lld:%d", w->n ? "," : "",
+		 u->username, u->uid, u->is_admin);
+	w->n++;
+	if (w->st) {
+		struct store_user again;
+
+		w->reentrant_ret = store_user_get(w->st, u->username, &again);
+		store_user_free_fields(&again);
+	}
+	if (w->stop_at && w->n == w->stop_at)
+		return 9;
+	return 0;
+}
+
+static void user_id_of(struct store *st, const char *name, char id[STORE_ID_LEN + 1])
+{
+	struct store_user u;
+
+	id[0] = '\0';
+	if (store_user_get(st, name, &u) == 0)
+		snprintf(id, STORE_ID_LEN + 1, "%s", u.id);
+	store_user_free_fields(&u);
+}
+
+static void host_id_of(struct store *st, const char *name, char id[STORE_ID_LEN + 1])
+{
+	struct store_host h;
+
+	id[0] = '\0';
+	if (store_host_get(st, name, &h) == 0)
+		snprintf(id, STORE_ID_LEN + 1, "%s", h.id);
+	store_host_free_fields(&h);
+}
+
+static void test_users(struct store *st, sqlite3 *raw)
+{
+	char long_name[66];
+	struct store_user u;
+	struct users_walk w;
+	time_t now = time(NULL);
+
+	CHECK_RC(store_user_add(st, "alice", 1000, false), 0);
+	CHECK_RC(store_user_add(st, "bob", -1, false), 0);
+	CHECK_RC(store_user_add(st, "carol", 1001, true), 0);
+	CHECK_RC(store_user_add(st, "root", 0, true), 0);
+	CHECK_RC(store_user_add(st, "a-b.c_D9", -1, false), 0);
+
+	CHECK_RC(store_user_get(st, "alice", &u), 0);
+	check(streq(u.username, "alice") && u.uid == 1000 && !u.is_admin,
+	      "get returns name, uid and admin flag");
+	check(is_uuid_v4(u.id), "user id is a UUIDv4 (%s)", u.id);
+	check(u.created_at >= now - 5 && u.created_at <= now + 5, "user created_at is now");
+	store_user_free_fields(&u);
+	check(u.username == NULL, "user free_fields clears the row");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_get(st, "bob", &u), 0);
+	check(u.uid == -1, "user without a uid reads -1");
+	store_user_free_fields(&u);
+	check(raw_int(raw, "SELECT uid IS NULL FROM users WHERE username = ?1", "bob") == 1,
+	      "uid -1 is stored as NULL");
+	CHECK_RC(store_user_get(st, "carol", &u), 0);
+	check(u.is_admin && u.uid == 1001, "carol is admin with uid 1001");
+	store_user_free_fields(&u);
+
+	/* Uniqueness: name, and uid (but any number of users without one). */
+	CHECK_RC(store_user_add(st, "alice", 2000, false), -EEXIST);
+	CHECK_RC(store_user_add(st, "dave", 1000, false), -EEXIST);
+	CHECK_RC(store_user_add(st, "dave", 0, false), -EEXIST);
+	CHECK_RC(store_user_add(st, "eve", -1, false), 0);
+	CHECK_RC(store_user_get(st, "dave", &u), -ENOENT);
+	check(u.username == NULL, "failed user get leaves a zeroed row");
+
+	/* Names and uids. */
+	CHECK_RC(store_user_add(st, "", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, NULL, -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, ".dot", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "-dash", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "a b", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "a/b", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "a:b", -1, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "j\xc3\xb6rg", -1, false), -EINVAL);
+	memset(long_name, 'u', 65);
+	long_name[65] = '\0';
+	CHECK_RC(store_user_add(st, long_name, -1, false), -EINVAL);
+	long_name[64] = '\0';
+	CHECK_RC(store_user_add(st, long_name, -1, false), 0);
+	CHECK_RC(store_user_remove(st, long_name), 0);
+	CHECK_RC(store_user_add(st, "frank", -2, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "frank", 4294967295LL, false), -EINVAL);
+	CHECK_RC(store_user_add(st, "frank", 4294967294LL, false), 0);
+	CHECK_RC(store_user_remove(st, "frank"), 0);
+	CHECK_RC(store_user_get(st, "-dash", &u), -EINVAL);
+
+	/* By uid. */
+	CHECK_RC(store_user_get_by_uid(st, 1000, &u), 0);
+	check(streq(u.username, "alice"), "uid 1000 is alice");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_get_by_uid(st, 0, &u), 0);
+	check(streq(u.username, "root") && u.is_admin, "uid 0 is root");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_get_by_uid(st, 4242, &u), -ENOENT);
+	CHECK_RC(store_user_get_by_uid(st, -1, &u), -EINVAL);
+
+	/* set_uid. */
+	CHECK_RC(store_user_set_uid(st, "bob", 1002), 0);
+	CHECK_RC(store_user_get_by_uid(st, 1002, &u), 0);
+	check(streq(u.username, "bob"), "set_uid binds bob to 1002");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_set_uid(st, "bob", 1000), -EEXIST);
+	CHECK_RC(store_user_get(st, "bob", &u), 0);
+	check(u.uid == 1002, "a refused set_uid keeps the old uid");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_set_uid(st, "bob", 1002), 0);
+	CHECK_RC(store_user_set_uid(st, "bob", -1), 0);
+	CHECK_RC(store_user_get_by_uid(st, 1002, &u), -ENOENT);
+	check(raw_int(raw, "SELECT uid IS NULL FROM users WHERE username = ?1", "bob") == 1,
+	      "set_uid -1 unbinds");
+	CHECK_RC(store_user_set_uid(st, "nope", 5), -ENOENT);
+	CHECK_RC(store_user_set_uid(st, "bob", -7), -EINVAL);
+
+	/* set_admin. */
+	CHECK_RC(store_user_set_admin(st, "alice", true), 0);
+	CHECK_RC(store_user_get(st, "alice", &u), 0);
+	check(u.is_admin, "set_admin sets the flag");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_set_admin(st, "alice", false), 0);
+	CHECK_RC(store_user_get(st, "alice", &u), 0);
+	check(!u.is_admin, "set_admin clears the flag");
+	store_user_free_fields(&u);
+	CHECK_RC(store_user_set_admin(st, "nope", true), -ENOENT);
+
+	/* foreach. */
+	memset(&w, 0, sizeof(w));
+	CHECK_RC(store_user_foreach(st, user_cb, &w), 0);
+	check(!strcmp(w.text, "a-b.c_D9:-1:0,alice:1000:0,bob:-1:0,carol:1001:1,"
+		      "eve:-1:0,root:0:1"), "user foreach by name (%s)", w.text);
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	CHECK_RC(store_user_foreach(st, user_cb, &w), 9);
+	check(w.n == 2, "user foreach stops at the callback's non-zero return");
+	memset(&w, 0, sizeof(w));
+	w.st = st;
+	w.reentrant_ret = -1;
+	CHECK_RC(store_user_foreach(st, user_cb, &w), 0);
+	check(w.reentrant_ret == 0, "user callback may call back into the store");
+
+	/* remove. */
+	CHECK_RC(store_user_remove(st, "a-b.c_D9"), 0);
+	CHECK_RC(store_user_remove(st, "a-b.c_D9"), -ENOENT);
+	CHECK_RC(store_user_get(st, "a-b.c_D9", &u), -ENOENT);
+	CHECK_RC(store_user_remove(st, ".x"), -EINVAL);
+}
+
+struct perms {
+	char text[512];
+	int n;
+	int stop_at;
+};
+
+static int perm_cb(const char *username, const char *host, const char *level, void *arg)
+{
+	struct perms *p = arg;
+	size_t len = strlen(p->text);
+
+	snprintf(p->text + len, sizeof(p->text) - len, "%s%s/%s=%s", p->n ? "," : "",
+		 host, username, level);
+	p->n++;
+	if (p->stop_at && p->n == p->stop_at)
+		return 5;
+	return 0;
+}
+
+static void list_perms(struct store *st, const char *user, const char *host,
+		       struct perms *p, int want_ret)
+{
+	memset(p, 0, sizeof(*p));
+	check(store_perm_foreach(st, user, host, perm_cb, p) == want_ret,
+	      "perm_foreach(%s, %s) returns %d", user ? user : "NULL",
+	      host ? host : "NULL", want_ret);
+}
+
+static void test_perms(struct store *st, sqlite3 *raw)
+{
+	char level[STORE_LEVEL_LEN], carol_id[STORE_ID_LEN + 1], host_id[STORE_ID_LEN + 1];
+	char temp_id[STORE_ID_LEN + 1];
+	struct perms p;
+	sqlite3_stmt *s = NULL;
+	bool tokens_ok = false;
+
+	user_id_of(st, "carol", carol_id);
+
+	CHECK_RC(store_perm_set(st, "alice", "local", "viewer", "carol"), 0);
+	CHECK_RC(store_perm_get(st, "alice", "local", level), 0);
+	check(streq(level, "viewer"), "perm_get reads viewer");
+	check(raw_int(raw, "SELECT count(*) FROM user_host_permissions WHERE granted_by = ?1",
+		      carol_id) == 1, "granted_by holds the granter's id");
+	CHECK_RC(store_perm_set(st, "alice", "local", "operator", NULL), 0);
+	CHECK_RC(store_perm_get(st, "alice", "local", level), 0);
+	check(streq(level, "operator"), "perm_set overwrites the level");
+	check(raw_int(raw, "SELECT count(*) FROM user_host_permissions WHERE granted_by IS NULL",
+		      NULL) == 1 &&
+	      raw_int(raw, "SELECT count(*) FROM user_host_permissions", NULL) == 1,
+	      "overwrite keeps one row and records the new granter (none)");
+
+	/* Bad input, unknown names. */
+	CHECK_RC(store_perm_set(st, "alice", "local", "root", NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "alice", "local", "Viewer", NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "alice", "local", "", NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "alice", "local", NULL, NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "alice", "local", "admin", "-x"), -EINVAL);
+	CHECK_RC(store_perm_set(st, "-x", "local", "admin", NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "alice", "a/b", "admin", NULL), -EINVAL);
+	CHECK_RC(store_perm_set(st, "nobody", "local", "viewer", NULL), -ENOENT);
+	CHECK_RC(store_perm_set(st, "alice", "nohost", "viewer", NULL), -ENOENT);
+	CHECK_RC(store_perm_set(st, "alice", "local", "viewer", "nobody"), -ENOENT);
+	CHECK_RC(store_perm_get(st, "alice", "local", level), 0);
+	check(streq(level, "operator"), "refused perm_set calls change nothing");
+	CHECK_RC(store_perm_get(st, "bob", "local", level), -ENOENT);
+	check(level[0] == '\0', "perm_get without a level leaves an empty string");
+	CHECK_RC(store_perm_get(st, "nobody", "local", level), -ENOENT);
+	CHECK_RC(store_perm_get(st, "alice", "nohost", level), -ENOENT);
+	CHECK_RC(store_perm_get(st, "alice", ".x", level), -EINVAL);
+
+	/* foreach with filters. */
+	CHECK_RC(store_perm_set(st, "alice", "alpha", "admin", "root"), 0);
+	CHECK_RC(store_perm_set(st, "bob", "local", "viewer", "root"), 0);
+	CHECK_RC(store_perm_set(st, "carol", "alpha", "viewer", NULL), 0);
+	list_perms(st, NULL, NULL, &p, 0);
+	check(!strcmp(p.text, "alpha/alice=admin,alpha/carol=viewer,"
+		      "local/alice=operator,local/bob=viewer"),
+	      "perm_foreach lists all by host, user (%s)", p.text);
+	list_perms(st, "alice", NULL, &p, 0);
+	check(!strcmp(p.text, "alpha/alice=admin,local/alice=operator"),
+	      "perm_foreach by user (%s)", p.text);
+	list_perms(st, NULL, "local", &p, 0);
+	check(!strcmp(p.text, "local/alice=operator,local/bob=viewer"),
+	      "perm_foreach by host (%s)", p.text);
+	list_perms(st, "carol", "alpha", &p, 0);
+	check(!strcmp(p.text, "alpha/carol=viewer"), "perm_foreach by user and host (%s)",
+	      p.text);
+	list_perms(st, "eve", NULL, &p, 0);
+	check(p.n == 0, "a user without levels lists none");
+	list_perms(st, "carol", "local", &p, 0);
+	check(p.n == 0, "no level of carol on local");
+	list_perms(st, "nobody", NULL, &p, -ENOENT);
+	list_perms(st, NULL, "nohost", &p, -ENOENT);
+	list_perms(st, "-x", NULL, &p, -EINVAL);
+	memset(&p, 0, sizeof(p));
+	p.stop_at = 1;
+	CHECK_RC(store_perm_foreach(st, NULL, NULL, perm_cb, &p), 5);
+	check(p.n == 1, "perm_foreach stops at the callback's non-zero return");
+
+	/* remove. */
+	CHECK_RC(store_perm_remove(st, "carol", "alpha"), 0);
+	CHECK_RC(store_perm_remove(st, "carol", "alpha"), -ENOENT);
+	CHECK_RC(store_perm_get(st, "carol", "alpha", level), -ENOENT);
+	CHECK_RC(store_perm_remove(st, "nobody", "alpha"), -ENOENT);
+	CHECK_RC(store_perm_remove(st, "carol", "nohost"), -ENOENT);
+	CHECK_RC(store_perm_remove(st, "carol", ""), -EINVAL);
+
+	/* Removing a user takes its levels and tokens; its grants stay. */
+	CHECK_RC(store_user_add(st, "temp", 3000, false), 0);
+	user_id_of(st, "temp", temp_id);
+	CHECK_RC(store_perm_set(st, "temp", "local", "admin", NULL), 0);
+	CHECK_RC(store_perm_set(st, "temp", "alpha", "viewer", NULL), 0);
+	CHECK_RC(store_perm_set(st, "eve", "alpha", "viewer", "temp"), 0);
+	if (sqlite3_prepare_v2(raw, "INSERT INTO api_tokens (id, user_id, name, token_hash)"
+			       " VALUES ('tok-1', ?1, 'ci', 'hash-1')", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, temp_id, -1, SQLITE_STATIC);
+		tokens_ok = sqlite3_step(s) == SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	check(tokens_ok, "api token inserted for temp");
+	check(raw_int(raw, "SELECT count(*) FROM user_host_permissions WHERE user_id = ?1",
+		      temp_id) == 2, "temp has 2 levels before removal");
+	CHECK_RC(store_user_remove(st, "temp"), 0);
+	check(raw_int(raw, "SELECT count(*) FROM user_host_permissions WHERE user_id = ?1",
+		      temp_id) == 0, "removing a user removes its levels");
+	check(raw_int(raw, "SELECT count(*) FROM api_tokens WHERE user_id = ?1", temp_id) == 0,
+	      "removing a user removes its tokens");
+	CHECK_RC(store_perm_get(st, "eve", "alpha", level), 0);
+	check(streq(level, "viewer") &&
+	      raw_int(raw, "SELECT count(*) FROM user_host_permissions p JOIN users u"
+		      " ON u.id = p.user_id WHERE u.username = ?1 AND p.granted_by IS NULL",
+		      "eve") == 1, "a grant by a removed user stays, granted_by NULL");
+	CHECK_RC(store_perm_remove(st, "eve", "alpha"), 0);
+
+	/* Removing a host takes its levels. */
+	CHECK_RC(store_host_add(st, "perm-host", "tcp://ph:2376"), 0);
+	host_id_of(st, "perm-host", host_id);
+	CHECK_RC(store_perm_set(st, "alice", "perm-host", "admin", NULL), 0);
+	CHECK_RC(store_perm_set(st, "bob", "perm-host", "operator", NULL), 0);
+	list_perms(st, NULL, "perm-host", &p, 0);
+	check(p.n == 2, "perm-host has 2 levels");
+	CHECK_RC(store_host_remove(st, "perm-host"), 0);
+	check(raw_int(raw, "SELECT count(*) FROM user_host_permissions WHERE host_id = ?1",
+		      host_id) == 0, "removing a host removes its levels");
+	list_perms(st, NULL, "perm-host", &p, -ENOENT);
+	list_perms(st, NULL, NULL, &p, 0);
+	check(!strcmp(p.text, "alpha/alice=admin,local/alice=operator,local/bob=viewer"),
+	      "other levels untouched (%s)", p.text);
+}
+
+struct audits {
+	long long ids[32];
+	char rows[32][256];
+	int n;
+	int stop_at;
+};
+
+static int audit_cb(const struct store_audit *a, void *arg)
+{
+	struct audits *r = arg;
+
+#define S(x) ((x) ? (x) : "-")
+	if (r->n < 32) {
+		r->ids[r->n] = a->id;
+		snprintf(r->rows[r->n], sizeof(r->rows[0]), "%s|%lld|%s|%s|%s|%s|%s|%s|%d",
+			 S(a->username), a->uid, S(a->host), a->action,
+			 S(a->resource_type), S(a->resource_id), S(a->details),
+			 S(a->outcome), a->error);
+	}
+#undef S
+	r->n++;
+	if (r->stop_at && r->n == r->stop_at)
+		return 3;
+	return 0;
+}
+
+static void list_audit(struct store *st, const char *user, long long after, int limit,
+		       struct audits *r)
+{
+	memset(r, 0, sizeof(*r));
+	CHECK_RC(store_audit_foreach(st, user, after, limit, audit_cb, r), 0);
+}
+
+/* True when r holds exactly the ids want[0..n-1], in that order. */
+static bool audit_ids(const struct audits *r, const long long *want, int n)
+{
+	int i;
+
+	if (r->n != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (r->ids[i] != want[i])
+			return false;
+	return true;
+}
+
+/* Whether the walk after id - 1 starts at id. */
+static bool walk_starts_at(struct store *st, long long id)
+{
+	struct audits r;
+
+	memset(&r, 0, sizeof(r));
+	r.stop_at = 1;
+	return store_audit_foreach(st, NULL, id - 1, 0, audit_cb, &r) == 3 &&
+	       r.ids[0] == id;
+}
+
+struct ts_catch {
+	long long ts[32];
+	int n;
+};
+
+static int ts_cb(const struct store_audit *a, void *arg)
+{
+	struct ts_catch *t = arg;
+
+	if (t->n < 32)
+		t->ts[t->n] = a->ts_ms;
+	t->n++;
+	return 0;
+}
+
+static void test_audit(struct store *st, sqlite3 *raw)
+{
+	struct store_audit a;
+	long long id[6] = { 0 }, before, after, got;
+	char host_id[STORE_ID_LEN + 1], alice_id[STORE_ID_LEN + 1], sql[200];
+	struct timespec tp;
+	struct ts_catch t;
+	struct audits r;
+
+	CHECK_RC(store_host_add(st, "audited", "tcp://au:2376"), 0);
+	host_id_of(st, "audited", host_id);
+	user_id_of(st, "alice", alice_id);
+
+	a = (struct store_audit){ .ts_ms = 1700000000123LL, .username = "alice",
+				  .uid = 1000, .host = "audited", .action = "start",
+				  .resource_type = "container", .resource_id = "abc123",
+				  .details = "{\"n\":1}", .outcome = "ok" };
+	CHECK_RC(store_audit_add(st, &a, &id[0]), 0);
+	clock_gettime(CLOCK_REALTIME, &tp);
+	before = (long long)tp.tv_sec * 1000 + tp.tv_nsec / 1000000;
+	a = (struct store_audit){ .username = "bob", .uid = -1, .action = "login",
+				  .outcome = "denied", .error = EACCES };
+	CHECK_RC(store_audit_add(st, &a, &id[1]), 0);
+	clock_gettime(CLOCK_REALTIME, &tp);
+	after = (long long)tp.tv_sec * 1000 + tp.tv_nsec / 1000000;
+	a = (struct store_audit){ .username = "alice", .uid = 1000, .host = "nohost",
+				  .action = "stop", .outcome = "failed", .error = ENOENT };
+	CHECK_RC(store_audit_add(st, &a, &id[2]), 0);
+	a = (struct store_audit){ .uid = -1, .action = "health", .host = "local" };
+	CHECK_RC(store_audit_add(st, &a, &id[3]), 0);
+	a = (struct store_audit){ .username = "alice", .uid = 1000, .action = "ls" };
+	CHECK_RC(store_audit_add(st, &a, &id[4]), 0);
+	a = (struct store_audit){ .username = "ghost", .uid = 4294967295LL, .action = "rm",
+				  .host = "../x" };
+	CHECK_RC(store_audit_add(st, &a, NULL), 0);
+	check(id[0] > 0 && id[0] < id[1] && id[1] < id[2] && id[2] < id[3] && id[3] < id[4],
+	      "audit ids increase (%lld..%lld)", id[0], id[4]);
+	id[5] = raw_int(raw, "SELECT max(id) FROM audit_logs", NULL);
+	check(id[5] > id[4], "an audit add without an id pointer is stored");
+
+	/* What the rows hold. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_logs WHERE id = %lld AND"
+		 " host_id = ?1 AND host_name = 'audited' AND ts = 1700000000123", id[0]);
+	check(raw_int(raw, sql, host_id) == 1, "audit row has the host's id and name, ts in ms");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_logs WHERE id = %lld AND"
+		 " user_id = ?1", id[0]);
+	check(raw_int(raw, sql, alice_id) == 1, "audit row has the user's id");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_logs WHERE id = %lld AND"
+		 " host_id IS NULL AND host_name = ?1", id[2]);
+	check(raw_int(raw, sql, "nohost") == 1, "unknown host: host_id NULL, name kept");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_logs WHERE id = %lld AND"
+		 " user_id IS NULL AND username IS NULL AND uid IS NULL", id[3]);
+	check(raw_int(raw, sql, NULL) == 1, "no user: user_id, username, uid NULL");
+
+	/* Bad input. */
+	CHECK_RC(store_audit_add(st, NULL, NULL), -EINVAL);
+	a = (struct store_audit){ .uid = -1 };
+	CHECK_RC(store_audit_add(st, &a, NULL), -EINVAL);
+	a = (struct store_audit){ .uid = -1, .action = "x", .outcome = "maybe" };
+	CHECK_RC(store_audit_add(st, &a, NULL), -EINVAL);
+	a = (struct store_audit){ .uid = -2, .action = "x" };
+	CHECK_RC(store_audit_add(st, &a, NULL), -EINVAL);
+	a = (struct store_audit){ .uid = -1, .action = "x", .ts_ms = -5 };
+	got = 0;
+	CHECK_RC(store_audit_add(st, &a, &got), -EINVAL);
+	check(got == 0, "a refused audit add reports no id");
+	check(raw_int(raw, "SELECT max(id) FROM audit_logs", NULL) == id[5],
+	      "refused audit adds store nothing");
+
+	/* foreach: all, in id order, every field. */
+	list_audit(st, NULL, 0, 0, &r);
+	check(audit_ids(&r, id, 6), "audit foreach lists the 6 rows in id order");
+	check(!strcmp(r.rows[0], "alice|1000|audited|start|container|abc123|{\"n\":1}|ok|0"),
+	      "audit row 1 reads back (%s)", r.rows[0]);
+	check(!strcmp(r.rows[1], "bob|-1|-|login|-|-|-|denied|13"),
+	      "audit row 2 reads back, uid -1 and NULLs (%s)", r.rows[1]);
+	check(!strcmp(r.rows[5], "ghost|4294967295|../x|rm|-|-|-|-|0"),
+	      "odd uid and malformed host are recorded as given (%s)", r.rows[5]);
+	memset(&t, 0, sizeof(t));
+	CHECK_RC(store_audit_foreach(st, NULL, 0, 0, ts_cb, &t), 0);
+	check(t.n == 6 && t.ts[0] == 1700000000123LL, "explicit ts_ms kept");
+	check(t.ts[1] >= before - 1000 && t.ts[1] <= after + 1000,
+	      "ts_ms 0 is now in milliseconds (%lld in [%lld, %lld])", t.ts[1], before, after);
+	check(walk_starts_at(st, id[2]), "after_id = id - 1 starts at id");
+
+	/* Filters. */
+	list_audit(st, "alice", 0, 0, &r);
+	{
+		long long want[] = { id[0], id[2], id[4] };
+
+		check(audit_ids(&r, want, 3), "username filter: alice's 3 rows in order");
+	}
+	list_audit(st, NULL, id[1], 0, &r);
+	check(audit_ids(&r, id + 2, 4), "after_id skips up to and including it");
+	list_audit(st, NULL, 0, 2, &r);
+	check(audit_ids(&r, id + 4, 2), "limit 2: the last 2 rows, in id order");
+	list_audit(st, "alice", 0, 2, &r);
+	{
+		long long want[] = { id[2], id[4] };
+
+		check(audit_ids(&r, want, 2), "alice limit 2: her last 2 rows, in order");
+	}
+	list_audit(st, "alice", id[2], 5, &r);
+	check(audit_ids(&r, id + 4, 1), "alice after row 3, limit 5: row 5 only");
+	list_audit(st, NULL, id[0], 100, &r);
+	check(audit_ids(&r, id + 1, 5), "limit above the count returns all after after_id");
+	list_audit(st, NULL, 0, -3, &r);
+	check(r.n == 6, "negative limit is no limit");
+	list_audit(st, NULL, id[5], 0, &r);
+	check(r.n == 0, "after the last id: nothing");
+	list_audit(st, "nobody", 0, 0, &r);
+	check(r.n == 0, "unknown user: nothing");
+	memset(&r, 0, sizeof(r));
+	r.stop_at = 2;
+	CHECK_RC(store_audit_foreach(st, NULL, 0, 0, audit_cb, &r), 3);
+	check(r.n == 2, "audit foreach stops at the callback's non-zero return");
+
+	/* The trail outlives the host and the user it names. */
+	CHECK_RC(store_host_remove(st, "audited"), 0);
+	CHECK_RC(store_user_add(st, "leaver", 4000, false), 0);
+	a = (struct store_audit){ .username = "leaver", .uid = 4000, .action = "bye",
+				  .outcome = "ok" };
+	CHECK_RC(store_audit_add(st, &a, &got), 0);
+	CHECK_RC(store_user_remove(st, "leaver"), 0);
+	list_audit(st, NULL, 0, 0, &r);
+	check(r.n == 7 && !strcmp(r.rows[0], "alice|1000|audited|start|container|abc123|"
+				  "{\"n\":1}|ok|0"),
+	      "audit row keeps the removed host's name (%s)", r.rows[0]);
+	check(r.ids[6] == got && !strcmp(r.rows[6], "leaver|4000|-|bye|-|-|-|ok|0"),
+	      "audit row keeps the removed user's name and uid (%s)", r.rows[6]);
+	list_audit(st, "leaver", 0, 0, &r);
+	check(r.n == 1, "a removed user's rows are still found by name");
+	check(raw_int(raw, "SELECT count(*) FROM audit_logs", NULL) == 7,
+	      "no audit row was lost");
+}
+
+/* A database made by the version-1 code (migration 1 only) is upgraded in
+ * place: the v1 rows stay and gain what migration 2 adds. */
+static void test_migration(void)
+{
+	char path[300], host_id[STORE_ID_LEN + 1], sql[400];
+	struct store *st = NULL;
+	struct store_user u;
+	struct audits r;
+	sqlite3 *raw;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	CHECK_RC(store_open_version(path, 0, &st), -EINVAL);
+	check(st == NULL, "bad version leaves *out NULL");
+	CHECK_RC(store_open_version(path, LATEST_SCHEMA_VERSION + 1, &st), -EINVAL);
+	ret = store_open_version(path, 1, &st);
+	check(ret == 0 && st, "open at schema version 1 (ret %d)", ret);
+	if (ret)
+		return;
+	CHECK_RC(store_schema_version(st), 1);
+	CHECK_RC(store_host_add(st, "old", "tcp://old:2376"), 0);
+	CHECK_RC(store_host_add(st, "doomed", "tcp://doomed:2376"), 0);
+	CHECK_RC(store_user_add(st, "olduser", 1500, true), 0);
+	CHECK_RC(store_perm_set(st, "olduser", "old", "operator", NULL), 0);
+	host_id_of(st, "old", host_id);
+	store_close(st);
+
+	raw = raw_open(path);
+	check(raw != NULL, "raw connection to the v1 database");
+	if (!raw)
+		return;
+	check(raw_int(raw, "SELECT count(*) FROM pragma_table_info('audit_logs')"
+		      " WHERE name = 'host_name'", NULL) == 0, "v1 audit_logs has no host_name");
+	/* Rows as a v1 writer left them: a host by id only. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO audit_logs (ts, username, uid, host_id, action, outcome, errno)"
+		 " VALUES (1600000000000, 'olduser', 1500, '%s', 'start', 'ok', 0),"
+		 " (1600000000001, 'olduser', 1500, 'gone-host-id', 'stop', 'failed', 5)",
+		 host_id);
+	check(raw_exec(raw, sql) == SQLITE_OK, "v1 audit rows inserted");
+	sqlite3_close(raw);
+
+	ret = store_open(path, &st);
+	check(ret == 0, "store_open upgrades the v1 database (ret %d)", ret);
+	if (ret)
+		return;
+	CHECK_RC(store_schema_version(st), LATEST_SCHEMA_VERSION);
+	CHECK_RC(store_host_count(st), 2);
+	CHECK_RC(store_user_get(st, "olduser", &u), 0);
+	check(u.uid == 1500 && u.is_admin, "v1 user kept");
+	store_user_free_fields(&u);
+	{
+		char level[STORE_LEVEL_LEN];
+
+		CHECK_RC(store_perm_get(st, "olduser", "old", level), 0);
+		check(streq(level, "operator"), "v1 permission kept");
+	}
+	list_audit(st, NULL, 0, 0, &r);
+	check(r.n == 2 && !strcmp(r.rows[0], "olduser|1500|old|start|-|-|-|ok|0") &&
+	      !strcmp(r.rows[1], "olduser|1500|-|stop|-|-|-|failed|5"),
+	      "v1 audit rows kept; a live host's name is filled in (%s / %s)",
+	      r.rows[0], r.rows[1]);
+	{
+		struct store_audit a = { .username = "olduser", .uid = 1500,
+					 .host = "doomed", .action = "kill", .outcome = "ok" };
+
+		CHECK_RC(store_audit_add(st, &a, NULL), 0);
+	}
+	CHECK_RC(store_host_remove(st, "doomed"), 0);
+	list_audit(st, NULL, 0, 1, &r);
+	check(r.n == 1 && !strcmp(r.rows[0], "olduser|1500|doomed|kill|-|-|-|ok|0"),
+	      "upgraded database keeps a removed host's name (%s)", r.rows[0]);
+	store_close(st);
+
+	raw = raw_open(path);
+	if (raw) {
+		check(raw_int(raw, "SELECT count(*) FROM pragma_table_info('audit_logs')"
+			      " WHERE name = 'host_name'", NULL) == 1 &&
+		      raw_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+			      " AND name = ?1", "idx_audit_username") == 1,
+		      "migration 2 added host_name and its index");
+		check(raw_int(raw, "PRAGMA user_version", NULL) == LATEST_SCHEMA_VERSION,
+		      "user_version is %d on disk", LATEST_SCHEMA_VERSION);
+		sqlite3_close(raw);
+	}
+
+	/* Asking for an older version than the file has does not downgrade. */
+	ret = store_open_version(path, 1, &st);
+	check(ret == 0 && store_schema_version(st) == LATEST_SCHEMA_VERSION,
+	      "open_version below the file's version opens it as it is");
+	if (!ret)
+		store_close(st);
+
+	unlink(path);
+	snprintf(sql, sizeof(sql), "%s-wal", path);
+	unlink(sql);
+	snprintf(sql, sizeof(sql), "%s-shm", path);
+	unlink(sql);
+}
+
 static void test_reopen(void)
 {
 	struct store *st = NULL;
 	struct store_host h;
+	struct store_user u;
 	char path[300];
 	sqlite3 *raw;
 	int ret;
@@ -572,6 +1199,9 @@ static void test_reopen(void)
 	CHECK_RC(store_host_get(st, "alpha", &h), 0);
 	check(streq(h.docker_version, "24.0.7"), "reopen keeps health facts");
 	store_host_free_fields(&h);
+	CHECK_RC(store_user_get_by_uid(st, 1000, &u), 0);
+	check(streq(u.username, "alice"), "reopen keeps users");
+	store_user_free_fields(&u);
 	store_close(st);
 
 	/* A database from a newer dockfs is refused, not downgraded. */
@@ -629,9 +1259,13 @@ int main(void)
 	test_stats(st, raw);
 	test_cascade(st, raw);
 	test_threads(st);
+	test_users(st, raw);
+	test_perms(st, raw);
+	test_audit(st, raw);
 	sqlite3_close(raw);
 	store_close(st);
 	test_reopen();
+	test_migration();
 
 	/* The -wal and -shm files go when the last connection closes. */
 	unlink(db_path);
