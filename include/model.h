@@ -133,6 +133,18 @@ struct object *host_object_find(struct host *h, enum object_kind kind, const cha
  * worker has not got to it yet).  Call without the lock. */
 int host_container_detail(struct host *h, const char *id);
 
+/* Inspects the container again now (after an action, so that a read right
+ * after the write sees its effect); a container gone is dropped. */
+int host_container_refresh(struct host *h, const char *id);
+
+/* Lists one kind of object again now (after an action). */
+int host_objects_refresh(struct host *h, enum object_kind kind);
+
+/* A streaming call to h's engine (followed logs): an easy handle the caller
+ * runs and frees, or NULL with -errno in *err (host away, no url). */
+CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, void *arg,
+		      struct curl_slist **headers, int *err);
+
 /* A live call to h's engine in the API version negotiated with it (logs,
  * stats, inspect, actions).  Fails at once with -EHOSTDOWN while the host
  * is unhealthy.  Call without the lock. */

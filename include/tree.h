@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "access.h"
 #include "buf.h"
 #include "names.h"
 
@@ -27,9 +28,6 @@ struct caller {
 	gid_t gid;
 	pid_t pid;      /* for logs only: never trusted for a decision */
 };
-
-/* Permission levels per host, as in the plan's user_host_permissions. */
-enum level { LEVEL_NONE, LEVEL_VIEWER, LEVEL_OPERATOR, LEVEL_ADMIN };
 
 enum node_type { NODE_DIR, NODE_FILE, NODE_LINK };
 
@@ -63,10 +61,16 @@ struct node {
 	const void *attr;             /* the module's descriptor of a file */
 };
 
+struct stream;
+
 struct node_ops {
 	enum node_type type;
-	/* Level needed on node->host to see the node (and, for write, to act). */
-	enum level read_level, write_level;
+	const char *resource;      /* what the audit log calls it: "container"... */
+	enum level read_level;     /* on node->host, to see the node at all */
+	enum level write_level;    /* to write a file, or mkdir in a directory */
+	enum level remove_level;   /* to rmdir/unlink the node (LEVEL_NONE: admin) */
+	bool error_file;           /* a directory with an `error` file for its writes */
+	bool secret;               /* what is written never reaches the audit log */
 	int (*lookup)(const struct caller *c, const struct node *dir, const char *name,
 		      struct node *child);
 	int (*list)(const struct caller *c, const struct node *dir, struct dirlist *out);
@@ -74,16 +78,22 @@ struct node_ops {
 	 * size from read() unless live. */
 	int (*stat)(const struct caller *c, const struct node *n, struct tree_stat *st);
 	int (*read)(const struct caller *c, const struct node *n, struct buf *out);
-	int (*write)(const struct caller *c, const struct node *n, const char *data, size_t len);
+	/* Acts.  What the action answers (exec's output) goes to out, which
+	 * the writer's open file then reads. */
+	int (*write)(const struct caller *c, const struct node *n, const char *data, size_t len,
+		     struct buf *out);
+	/* A file that streams: starts a producer feeding s (stream.h). */
+	int (*stream)(const struct caller *c, const struct node *n, struct stream *s);
 	int (*mkdir)(const struct caller *c, const struct node *dir, const char *name);
 	int (*rmdir)(const struct caller *c, const struct node *dir, const char *name);
+	int (*unlink)(const struct caller *c, const struct node *dir, const char *name);
 };
 
 /* The state the subtrees share: set once by tree_init. */
 struct tree_ctx {
 	struct fleet *fleet;
 	struct store *store;
-	uid_t owner;              /* who mounted: a global admin */
+	uid_t owner;              /* who mounted */
 	struct timespec started;  /* mtime of what has no time of its own */
 };
 
@@ -93,15 +103,40 @@ const struct tree_ctx *tree_ctx(void);
 /* The caller's level on host (NULL: the fleet level, i.e. global). */
 enum level tree_level(const struct caller *c, struct host *host);
 
+/* How long an exec may run (containers.c; -o exec_timeout). */
+extern long containers_exec_timeout_ms;
+
+/* The M/audit file and the M/users subtree. */
+extern const struct node_ops audit_file_ops;
+extern const struct node_ops users_dir_ops;
+
 int tree_stat(const struct caller *c, const char *path, struct tree_stat *st);
 int tree_list(const struct caller *c, const char *path, struct dirlist *out);
 int tree_read(const struct caller *c, const char *path, struct buf *out);
 int tree_readlink(const struct caller *c, const char *path, struct buf *out);
-int tree_write(const struct caller *c, const char *path, const char *data, size_t len);
+/* Acts as c; out (may be NULL) receives what the action answers. */
+int tree_write(const struct caller *c, const char *path, const char *data, size_t len,
+	       struct buf *out);
 int tree_mkdir(const struct caller *c, const char *path);
 int tree_rmdir(const struct caller *c, const char *path);
-/* Checks that c may open path for reading and/or writing. */
+int tree_unlink(const struct caller *c, const char *path);
+/* Checks that c may open path for reading and/or writing; a refused write
+ * is recorded in the audit log. */
 int tree_open(const struct caller *c, const char *path, bool for_write);
+/* Whether path is a stream file (read with tree_stream, not tree_read). */
+bool tree_is_stream(const struct caller *c, const char *path);
+/* Starts the producer of a stream file; s then belongs to it and the
+ * caller (stream.h). */
+int tree_stream(const struct caller *c, const char *path, struct stream *s);
+
+/* For the subtree modules: the message a failing write leaves in the
+ * caller's `error` file (the engine's own words when there are some).
+ * Returns err, so `return tree_fail(err, "...")` reads naturally. */
+int tree_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Names what an action made (a new container) for the audit log. */
+void tree_set_resource(const char *id);
+/* The same, marking the refusal as a permission decision in the audit. */
+int tree_deny(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Helpers for the subtree modules. */
 void node_release(struct node *n);

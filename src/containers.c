@@ -4,27 +4,40 @@
  * stats.json are fetched from the engine when opened.  A container is found
  * by name, full id or unique short id; `ls` shows names.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "docker.h"
+#include "log.h"
 #include "model.h"
+#include "stream.h"
 #include "tree.h"
 
-#define LOG_TAIL_LINES 1000
+#define LOG_TAIL_LINES 1000      /* logs */
+#define FOLLOW_TAIL_LINES 10     /* logs.follow: like tail -f */
+#define FOLLOW_BUFFER (1 << 20)  /* unread bytes a follower may hold */
+#define EXEC_OUTPUT_MAX (4 << 20)
+#define SPEC_MAX (256 << 10)     /* a JSON create body */
+#define API_PATH_MAX 640         /* an API path with an id and a name */
+
+long containers_exec_timeout_ms = 60000;
 
 extern const struct node_ops container_dir_ops, container_file_ops, container_live_ops,
-	container_logs_ops, labels_dir_ops, label_file_ops;
+	container_logs_ops, container_follow_ops, container_name_ops, container_ctl_ops,
+	container_exec_ops, containers_ctl_ops, labels_dir_ops, label_file_ops;
 
 struct container_attr {
 	const char *name;
 	const struct node_ops *ops;
 	bool detail;   /* needs the inspect, not only the list entry */
 	void (*show)(const struct container *c, struct buf *out);
-	/* live files: fetched when opened */
-	int (*fetch)(struct host *h, const char *id, bool tty, struct buf *out);
+	/* live files: fetched when opened (n->sub: the file's name) */
+	int (*fetch)(const struct node *n, bool tty, struct buf *out);
 };
 
 static void show_id(const struct container *c, struct buf *out)
@@ -78,33 +91,114 @@ static void show_ports(const struct container *c, struct buf *out)
 	buf_puts(out, c->ports ? c->ports : "");
 }
 
-static int fetch_inspect(struct host *h, const char *id, bool tty, struct buf *out)
+static int fetch_inspect(const struct node *n, bool tty, struct buf *out)
 {
-	char path[128];
+	char path[API_PATH_MAX];
 
-	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	return host_fetch_json(h, path, out);
+	snprintf(path, sizeof(path), "/containers/%s/json", n->key);
+	return host_fetch_json(n->host, path, out);
 }
 
-static int fetch_stats(struct host *h, const char *id, bool tty, struct buf *out)
+static int fetch_stats(const struct node *n, bool tty, struct buf *out)
 {
-	char path[160];
+	char path[API_PATH_MAX];
 
 	/* one-shot: answers at once instead of sampling for a second. */
-	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false&one-shot=true", id);
-	return host_fetch_json(h, path, out);
+	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false&one-shot=true", n->key);
+	return host_fetch_json(n->host, path, out);
 }
 
-static int fetch_logs(struct host *h, const char *id, bool tty, struct buf *out)
+/* ---- logs ------------------------------------------------------------------
+ *
+ * logs, logs.follow, and variants by name: logs@OPTS, logs.follow@OPTS with
+ * OPTS a comma-separated list of tail=N|all, timestamps, stdout, stderr,
+ * since=UNIX_SECONDS.
+ */
+
+struct logs_opts {
+	bool follow;
+	long tail;              /* -1: all */
+	bool timestamps;
+	bool out, err;          /* which streams */
+	long since;
+};
+
+static int parse_logs_name(const char *name, struct logs_opts *o)
 {
-	char path[192];
+	const char *at;
+
+	*o = (struct logs_opts){ .tail = LOG_TAIL_LINES, .out = true, .err = true };
+	if (strncmp(name, "logs.follow", 11) == 0) {
+		o->follow = true;
+		o->tail = FOLLOW_TAIL_LINES;
+		at = name + 11;
+	} else if (strncmp(name, "logs", 4) == 0) {
+		at = name + 4;
+	} else {
+		return -ENOENT;
+	}
+	if (!*at)
+		return 0;
+	if (*at != '@' || !at[1])
+		return -ENOENT;
+	bool only_out = false, only_err = false;
+	char opts[NAME_MAX_ESCAPED], *p = opts, *tok, *end;
+	snprintf(opts, sizeof(opts), "%s", at + 1);
+	while ((tok = strsep(&p, ","))) {
+		if (strncmp(tok, "tail=", 5) == 0) {
+			if (strcmp(tok + 5, "all") == 0) {
+				o->tail = -1;
+				continue;
+			}
+			o->tail = strtol(tok + 5, &end, 10);
+			if (end == tok + 5 || *end || o->tail < 0)
+				return -ENOENT;
+		} else if (strncmp(tok, "since=", 6) == 0) {
+			o->since = strtol(tok + 6, &end, 10);
+			if (end == tok + 6 || *end || o->since < 0)
+				return -ENOENT;
+		} else if (strcmp(tok, "timestamps") == 0) {
+			o->timestamps = true;
+		} else if (strcmp(tok, "stdout") == 0) {
+			only_out = true;
+		} else if (strcmp(tok, "stderr") == 0) {
+			only_err = true;
+		} else {
+			return -ENOENT;
+		}
+	}
+	if (only_out != only_err) {
+		o->out = only_out;
+		o->err = only_err;
+	}
+	return 0;
+}
+
+static void logs_path(const char *id, const struct logs_opts *o, char *path, size_t len)
+{
+	char tail[24];
+
+	if (o->tail < 0)
+		snprintf(tail, sizeof(tail), "all");
+	else
+		snprintf(tail, sizeof(tail), "%ld", o->tail);
+	snprintf(path, len, "/containers/%s/logs?stdout=%d&stderr=%d&tail=%s&timestamps=%d"
+		 "&since=%ld&follow=%d", id, o->out, o->err, tail, o->timestamps, o->since,
+		 o->follow);
+}
+
+static int fetch_logs(const struct node *n, bool tty, struct buf *out)
+{
+	char path[API_PATH_MAX];
+	struct logs_opts o;
 	struct docker_call call = { .path = path };
 	struct docker_reply r;
 	int err;
 
-	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id,
-		 LOG_TAIL_LINES);
-	err = host_call(h, &call, &r);
+	if (parse_logs_name(n->sub, &o))
+		return -ENOENT;
+	logs_path(n->key, &o, path, sizeof(path));
+	err = host_call(n->host, &call, &r);
 	if (!err && r.body.len) {
 		/* Without a tty the engine multiplexes stdout and stderr. */
 		if (tty)
@@ -112,13 +206,122 @@ static int fetch_logs(struct host *h, const char *id, bool tty, struct buf *out)
 		else
 			docker_demux(r.body.data, r.body.len, out);
 	}
+	if (err)
+		err = tree_fail(err, "%s", r.message);
 	docker_reply_free(&r);
 	return err;
 }
 
+/* A followed log: one thread per reader, its transfer cancelled when the
+ * reader goes away (stream_cancelled) or the container stops (EOF). */
+struct follower {
+	struct host *h;           /* counted reference */
+	struct stream *s;
+	bool tty;
+	struct buf partial;       /* an incomplete multiplexed frame */
+	char path[API_PATH_MAX];
+};
+
+static size_t follow_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct follower *f = arg;
+	size_t len = size * nmemb;
+
+	if (f->tty) {
+		stream_push(f->s, p, len);
+		return len;
+	}
+	struct buf out = BUF_INIT;
+	buf_append(&f->partial, p, len);
+	size_t used = docker_demux(f->partial.data, f->partial.len, &out);
+	memmove(f->partial.data, f->partial.data + used, f->partial.len - used);
+	f->partial.len -= used;
+	if (out.len)
+		stream_push(f->s, out.data, out.len);
+	buf_free(&out);
+	return len;
+}
+
+static int follow_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct follower *f = arg;
+
+	return stream_cancelled(f->s);
+}
+
+static void *follow_thread(void *arg)
+{
+	struct follower *f = arg;
+	struct curl_slist *hdr = NULL;
+	int err = 0;
+	CURL *easy = host_stream_new(f->h, f->path, follow_write, f, &hdr, &err);
+
+	if (easy) {
+		curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, follow_progress);
+		curl_easy_setopt(easy, CURLOPT_XFERINFODATA, f);
+		curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+		CURLcode cc = curl_easy_perform(easy);
+		long status = 0;
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		err = stream_cancelled(f->s) ? 0 : docker_errno(status, cc, false);
+		curl_easy_cleanup(easy);
+		curl_slist_free_all(hdr);
+	}
+	stream_end(f->s, err);
+	stream_put(f->s);
+	host_put(f->h);
+	buf_free(&f->partial);
+	free(f);
+	return NULL;
+}
+
+struct tty_ctx {
+	bool tty;
+};
+
+static void get_tty(const struct container *ct, void *arg);
+
+static int with_container(const struct node *n, void (*fn)(const struct container *, void *),
+			  void *arg);
+
+static int container_follow(const struct caller *c, const struct node *n, struct stream *s)
+{
+	struct logs_opts o;
+	struct tty_ctx t = { false };
+	pthread_t th;
+	pthread_attr_t attr;
+	int err;
+
+	if (parse_logs_name(n->sub, &o))
+		return -ENOENT;
+	err = with_container(n, get_tty, &t);
+	if (err)
+		return err;
+	struct follower *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->h = n->host;
+	atomic_fetch_add(&f->h->refs, 1);
+	f->s = s;
+	f->tty = t.tty;
+	logs_path(n->key, &o, f->path, sizeof(f->path));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, follow_thread, f);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		host_put(f->h);
+		free(f);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 static const struct container_attr container_attrs[] = {
+	{ "ctl", &container_ctl_ops, false, NULL, NULL },
+	{ "exec", &container_exec_ops, false, NULL, NULL },
 	{ "id", &container_file_ops, false, show_id, NULL },
-	{ "name", &container_file_ops, false, show_name, NULL },
+	{ "name", &container_name_ops, false, show_name, NULL },
 	{ "image", &container_file_ops, false, show_image, NULL },
 	{ "state", &container_file_ops, false, show_state, NULL },
 	{ "status", &container_file_ops, true, show_status, NULL },
@@ -129,10 +332,19 @@ static const struct container_attr container_attrs[] = {
 	{ "ports", &container_file_ops, true, show_ports, NULL },
 	{ "inspect.json", &container_live_ops, false, NULL, fetch_inspect },
 	{ "logs", &container_logs_ops, false, NULL, fetch_logs },
+	{ "logs.follow", &container_follow_ops, false, NULL, NULL },
 	{ "stats.json", &container_live_ops, false, NULL, fetch_stats },
 };
 
 #define N_ATTRS (sizeof(container_attrs) / sizeof(container_attrs[0]))
+
+static const struct container_attr *attr_named(const char *name)
+{
+	for (size_t i = 0; i < N_ATTRS; i++)
+		if (strcmp(container_attrs[i].name, name) == 0)
+			return &container_attrs[i];
+	return NULL;
+}
 
 /* ---- containers/ --------------------------------------------------------- */
 
@@ -142,6 +354,10 @@ static int containers_lookup(const struct caller *c, const struct node *dir, con
 	struct host *h = dir->host;
 	int err = 0;
 
+	if (strcmp(name, "ctl") == 0) {
+		node_child(child, dir, &containers_ctl_ops);
+		return 0;
+	}
 	pthread_rwlock_rdlock(&h->lock);
 	struct container *ct = host_container_find(h, name);
 	if (ct) {
@@ -161,6 +377,8 @@ static void list_cb(const char *name, void *v, void *arg)
 
 static int containers_list(const struct caller *c, const struct node *dir, struct dirlist *out)
 {
+	if (tree_level(c, dir->host) >= containers_ctl_ops.read_level)
+		dirlist_add(out, "ctl", NODE_FILE);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	map_foreach(&dir->host->container_names, list_cb, out);
 	pthread_rwlock_unlock(&dir->host->lock);
@@ -177,7 +395,9 @@ static int containers_stat(const struct caller *c, const struct node *n, struct 
 
 const struct node_ops containers_dir_ops = {
 	.type = NODE_DIR,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
+	.error_file = true,
 	.lookup = containers_lookup,
 	.list = containers_list,
 	.stat = containers_stat,
@@ -218,8 +438,16 @@ static int container_stat(const struct caller *c, const struct node *n, struct t
 static int container_lookup(const struct caller *c, const struct node *dir, const char *name,
 			    struct node *child)
 {
+	struct logs_opts o;
+
 	if (strcmp(name, "labels") == 0) {
 		node_child(child, dir, &labels_dir_ops);
+		return 0;
+	}
+	if (strncmp(name, "logs", 4) == 0 && parse_logs_name(name, &o) == 0) {
+		node_child(child, dir, o.follow ? &container_follow_ops : &container_logs_ops);
+		child->attr = attr_named("logs");
+		snprintf(child->sub, sizeof(child->sub), "%s", name);
 		return 0;
 	}
 	for (size_t i = 0; i < N_ATTRS; i++) {
@@ -236,8 +464,10 @@ static int container_list(const struct caller *c, const struct node *dir, struct
 {
 	enum level lvl = tree_level(c, dir->host);
 
+	/* Stream files are reachable by name but not listed: a recursive
+	 * grep or find must never block on a file that never ends. */
 	for (size_t i = 0; i < N_ATTRS; i++)
-		if (lvl >= container_attrs[i].ops->read_level)
+		if (lvl >= container_attrs[i].ops->read_level && !container_attrs[i].ops->stream)
 			dirlist_add(out, container_attrs[i].name, NODE_FILE);
 	dirlist_add(out, "labels", NODE_DIR);
 	return 0;
@@ -245,7 +475,9 @@ static int container_list(const struct caller *c, const struct node *dir, struct
 
 const struct node_ops container_dir_ops = {
 	.type = NODE_DIR,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
+	.error_file = true,
 	.lookup = container_lookup,
 	.list = container_list,
 	.stat = container_stat,
@@ -279,12 +511,13 @@ static int container_file_read(const struct caller *c, const struct node *n, str
 	}
 	err = with_container(n, show_cb, &sc);
 	if (!err && a->fetch)
-		err = a->fetch(n->host, n->key, sc.tty, out);
+		err = a->fetch(n, sc.tty, out);
 	return err;
 }
 
 const struct node_ops container_file_ops = {
 	.type = NODE_FILE,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
 	.stat = container_stat,
 	.read = container_file_read,
@@ -292,6 +525,7 @@ const struct node_ops container_file_ops = {
 
 const struct node_ops container_live_ops = {
 	.type = NODE_FILE,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
 	.stat = container_stat,
 	.read = container_file_read,
@@ -301,6 +535,7 @@ const struct node_ops container_live_ops = {
  * as in the plan. */
 const struct node_ops container_logs_ops = {
 	.type = NODE_FILE,
+	.resource = "container",
 	.read_level = LEVEL_OPERATOR,
 	.stat = container_stat,
 	.read = container_file_read,
@@ -364,6 +599,7 @@ static int labels_lookup(const struct caller *c, const struct node *dir, const c
 
 const struct node_ops labels_dir_ops = {
 	.type = NODE_DIR,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
 	.lookup = labels_lookup,
 	.list = labels_list,
@@ -380,7 +616,437 @@ static int label_read(const struct caller *c, const struct node *n, struct buf *
 
 const struct node_ops label_file_ops = {
 	.type = NODE_FILE,
+	.resource = "container",
 	.read_level = LEVEL_VIEWER,
 	.stat = container_stat,
 	.read = label_read,
+};
+
+const struct node_ops container_follow_ops = {
+	.type = NODE_FILE,
+	.resource = "container",
+	.read_level = LEVEL_OPERATOR,
+	.stat = container_stat,
+	.stream = container_follow,
+};
+
+static void get_tty(const struct container *ct, void *arg)
+{
+	((struct tty_ctx *)arg)->tty = ct->tty;
+}
+
+/* ---- actions --------------------------------------------------------------- */
+
+/* One call to the engine for an action; its message becomes the caller's
+ * `error` on failure. */
+static int act(struct host *h, const char *method, const char *path, const char *body,
+	       long timeout_ms, bool create, struct buf *answer)
+{
+	struct docker_call call = {
+		.method = method, .path = path, .body = body,
+		.timeout_ms = timeout_ms, .create = create,
+	};
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	if (err)
+		err = tree_fail(err, "%s", r.message);
+	else if (answer)
+		buf_append(answer, r.body.data ? r.body.data : "", r.body.len);
+	docker_reply_free(&r);
+	return err;
+}
+
+/* The read after an action must already see it: inspect again before the
+ * write returns (the event that follows finds nothing new). */
+static void settle(struct host *h, const char *id)
+{
+	host_container_refresh(h, id);
+}
+
+static bool parse_seconds(const char *s, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return !errno && end != s && !*end && *out >= 0 && *out <= 86400;
+}
+
+/* SIGKILL, KILL, 9: what `docker kill -s` takes. */
+static bool valid_signal(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '+' && s[i] != '-')
+			return false;
+	if (isdigit((unsigned char)s[0])) {
+		long v;
+		return parse_seconds(s, &v) && v >= 1 && v <= 64;
+	}
+	return true;
+}
+
+static const char ctl_usage[] =
+	"start\n"
+	"stop [SECONDS]\n"
+	"restart [SECONDS]\n"
+	"kill [SIGNAL]\n"
+	"pause\n"
+	"unpause\n"
+	"rm [force]\n";
+
+static int ctl_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	buf_puts(out, ctl_usage);
+	return 0;
+}
+
+static int ctl_write(const struct caller *c, const struct node *n, const char *data, size_t len,
+		     struct buf *out)
+{
+	struct argv a;
+	char path[API_PATH_MAX];
+	const char *method = "POST";
+	long secs = -1, timeout = 0;
+	int err = cmdline_split(data, len, &a);
+
+	if (err)
+		return tree_fail(-EINVAL, "one command a write: %s", "see `cat ctl`");
+	const char *verb = a.n ? a.v[0] : "", *arg = a.n > 1 ? a.v[1] : NULL;
+	err = -EINVAL;
+	if (a.n > 2)
+		goto bad;
+	if (!strcmp(verb, "start") || !strcmp(verb, "pause") || !strcmp(verb, "unpause")) {
+		if (arg)
+			goto bad;
+		snprintf(path, sizeof(path), "/containers/%s/%s", n->key, verb);
+	} else if (!strcmp(verb, "stop") || !strcmp(verb, "restart")) {
+		if (arg && !parse_seconds(arg, &secs))
+			goto bad;
+		if (secs >= 0)
+			snprintf(path, sizeof(path), "/containers/%s/%s?t=%ld", n->key, verb, secs);
+		else
+			snprintf(path, sizeof(path), "/containers/%s/%s", n->key, verb);
+		/* The engine waits up to the grace period, 10 s by default. */
+		timeout = ((secs >= 0 ? secs : 10) + 20) * 1000L;
+	} else if (!strcmp(verb, "kill")) {
+		if (arg && !valid_signal(arg))
+			goto bad;
+		snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", n->key,
+			 arg ? arg : "KILL");
+	} else if (!strcmp(verb, "rm")) {
+		if (arg && strcmp(arg, "force"))
+			goto bad;
+		method = "DELETE";
+		snprintf(path, sizeof(path), "/containers/%s?force=%d", n->key, arg != NULL);
+		timeout = 30000;
+	} else {
+		goto bad;
+	}
+	argv_free(&a);
+	err = act(n->host, method, path, NULL, timeout, false, NULL);
+	settle(n->host, n->key);
+	return err;
+bad:
+	argv_free(&a);
+	return tree_fail(err, "unknown command or bad argument: commands are start, stop "
+			 "[SECONDS], restart [SECONDS], kill [SIGNAL], pause, unpause, rm [force]");
+}
+
+const struct node_ops container_ctl_ops = {
+	.type = NODE_FILE,
+	.resource = "container",
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_OPERATOR,
+	.stat = container_stat,
+	.read = ctl_read,
+	.write = ctl_write,
+};
+
+/* Docker's own rule for container names. */
+static bool valid_container_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 128 || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return false;
+	return true;
+}
+
+static int name_write(const struct caller *c, const struct node *n, const char *data,
+		      size_t len, struct buf *out)
+{
+	char name[160], path[API_PATH_MAX];
+	int err = tree_parse_value(data, len, 128, name);
+
+	if (err || !valid_container_name(name))
+		return tree_fail(-EINVAL, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s", n->key, name);
+	err = act(n->host, "POST", path, NULL, 0, true, NULL);
+	settle(n->host, n->key);
+	return err;
+}
+
+const struct node_ops container_name_ops = {
+	.type = NODE_FILE,
+	.resource = "container",
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_OPERATOR,
+	.stat = container_stat,
+	.read = container_file_read,
+	.write = name_write,
+};
+
+/* ---- exec ------------------------------------------------------------------ */
+
+/* Each user's last exec result per container, for a later `cat exec`
+ * ("uid:host:id" -> output).  The writer's own open file has its own copy. */
+static pthread_mutex_t results_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct map results = MAP_INIT;
+
+struct exec_result {
+	char *text;
+	char key[];
+};
+
+static void result_key(const struct caller *c, const struct node *n, char *key, size_t len)
+{
+	snprintf(key, len, "%u:%s:%s", (unsigned)c->uid, n->host->name, n->key);
+}
+
+static void result_put(const struct caller *c, const struct node *n, const struct buf *b)
+{
+	char key[API_PATH_MAX];
+	struct exec_result *r;
+
+	result_key(c, n, key, sizeof(key));
+	r = malloc(sizeof(*r) + strlen(key) + 1);
+	if (!r || !(r->text = strdup(b->data ? b->data : "")))
+		abort();
+	strcpy(r->key, key);
+	pthread_mutex_lock(&results_lock);
+	struct exec_result *old = map_put(&results, r->key, r);
+	pthread_mutex_unlock(&results_lock);
+	if (old) {
+		free(old->text);
+		free(old);
+	}
+}
+
+static int exec_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	char key[API_PATH_MAX];
+
+	result_key(c, n, key, sizeof(key));
+	pthread_mutex_lock(&results_lock);
+	struct exec_result *r = map_get(&results, key);
+	if (r)
+		buf_puts(out, r->text);
+	pthread_mutex_unlock(&results_lock);
+	return 0;
+}
+
+static int exec_write(const struct caller *c, const struct node *n, const char *data, size_t len,
+		      struct buf *out)
+{
+	struct argv a;
+	struct buf answer = BUF_INIT, output = BUF_INIT;
+	char path[API_PATH_MAX], eid[80];
+	json_t *j = NULL;
+	int err = cmdline_split(data, len, &a);
+
+	if (err || a.n == 0) {
+		if (!err)
+			argv_free(&a);
+		return tree_fail(-EINVAL, "write one command line (split like a shell does, "
+				 "not run through one)");
+	}
+	json_t *cmd = json_array();
+	for (int i = 0; i < a.n; i++)
+		json_array_append_new(cmd, json_string(a.v[i]));
+	argv_free(&a);
+	json_t *body = json_pack("{s:b, s:b, s:o}", "AttachStdout", 1, "AttachStderr", 1, "Cmd", cmd);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	snprintf(path, sizeof(path), "/containers/%s/exec", n->key);
+	err = act(n->host, "POST", path, text, 0, false, &answer);
+	free(text);
+	if (err)
+		goto out;
+	j = json_loadb(answer.data, answer.len, 0, NULL);
+	snprintf(eid, sizeof(eid), "%s", json_string_value(json_object_get(j, "Id")) ?: "");
+	json_decref(j);
+	if (!eid[0]) {
+		err = tree_fail(-EIO, "the engine gave no exec id");
+		goto out;
+	}
+	buf_reset(&answer);
+	snprintf(path, sizeof(path), "/exec/%s/start", eid);
+	err = act(n->host, "POST", path, "{\"Detach\":false,\"Tty\":false}",
+		  containers_exec_timeout_ms, false, &answer);
+	if (err)
+		goto out;
+	docker_demux(answer.data ? answer.data : "", answer.len, &output);
+	if (output.len > EXEC_OUTPUT_MAX) {
+		output.len = EXEC_OUTPUT_MAX;
+		output.data[output.len] = '\0';
+		buf_puts(&output, "\n[dockfs: output cut]\n");
+	}
+	buf_reset(&answer);
+	snprintf(path, sizeof(path), "/exec/%s/json", eid);
+	err = act(n->host, "GET", path, NULL, 0, false, &answer);
+	if (err)
+		goto out;
+	j = json_loadb(answer.data, answer.len, 0, NULL);
+	json_t *code = json_object_get(j, "ExitCode");
+	if (output.len && output.data[output.len - 1] != '\n')
+		buf_puts(&output, "\n");
+	if (json_is_integer(code))
+		buf_printf(&output, "[exit %lld]\n", (long long)json_integer_value(code));
+	else
+		buf_puts(&output, "[exit unknown]\n");
+	json_decref(j);
+	result_put(c, n, &output);
+	if (out)
+		buf_append(out, output.data, output.len);
+out:
+	buf_free(&answer);
+	buf_free(&output);
+	return err;
+}
+
+static int exec_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
+{
+	int err = container_stat(c, n, st);
+
+	st->live = false; /* size: the caller's last result, computed by read */
+	return err;
+}
+
+const struct node_ops container_exec_ops = {
+	.type = NODE_FILE,
+	.resource = "container",
+	.read_level = LEVEL_OPERATOR,
+	.write_level = LEVEL_OPERATOR,
+	.stat = exec_stat,
+	.read = exec_read,
+	.write = exec_write,
+};
+
+/* ---- containers/ctl: create and run ---------------------------------------- */
+
+static const char create_usage[] =
+	"create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+	"run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+	"{ ...the Docker API's create body, with \"Name\"... }\n"
+	"OPTIONS: --name NAME, -e/--env K=V, -l/--label K=V, --restart POLICY,\n"
+	"  -p/--publish [IP:]HOSTPORT:PORT[/PROTO], -w/--workdir DIR, -u/--user USER,\n"
+	"  --entrypoint CMD, -h/--hostname NAME, --network NAME, -v/--volume SRC:DST[:ro],\n"
+	"  --mount type=T,source=S,target=D[,readonly], -t/--tty, and for admins:\n"
+	"  --privileged, --cap-add CAP, --device PATH, --pid host, --ipc host,\n"
+	"  --uts host, --security-opt OPT\n";
+
+static int create_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	buf_puts(out, create_usage);
+	return 0;
+}
+
+static int create_write(const struct caller *c, const struct node *n, const char *data,
+			size_t len, struct buf *out)
+{
+	json_t *body = NULL;
+	char *name = NULL, path[API_PATH_MAX], why[256];
+	struct buf answer = BUF_INIT;
+	bool start = false;
+	int err;
+
+	if (len > SPEC_MAX)
+		return tree_fail(-EINVAL, "a spec is at most %d bytes", SPEC_MAX);
+	size_t skip = 0;
+	while (skip < len && (data[skip] == ' ' || data[skip] == '\n' || data[skip] == '\t'))
+		skip++;
+	if (skip < len && data[skip] == '{') {
+		json_error_t je;
+		body = json_loadb(data, len, 0, &je);
+		if (!body || !json_is_object(body)) {
+			json_decref(body);
+			return tree_fail(-EINVAL, "bad JSON: %s (line %d)", je.text, je.line);
+		}
+		const char *nm = json_string_value(json_object_get(body, "Name"));
+		if (nm && !(name = strdup(nm)))
+			abort();
+		json_object_del(body, "Name");
+	} else {
+		struct argv a;
+
+		if (cmdline_split(data, len, &a))
+			return tree_fail(-EINVAL, "unbalanced quotes or a control byte");
+		if (a.n < 1 || (strcmp(a.v[0], "create") && strcmp(a.v[0], "run"))) {
+			argv_free(&a);
+			return tree_fail(-EINVAL, "commands: create|run [OPTIONS] IMAGE [COMMAND...], "
+					 "or a JSON create body");
+		}
+		start = strcmp(a.v[0], "run") == 0;
+		err = cmdline_container_spec(a.n - 1, a.v + 1, &body, &name, why, sizeof(why));
+		argv_free(&a);
+		if (err)
+			return tree_fail(err, "%s", why);
+	}
+	if (name)
+		tree_set_resource(name);
+	if (name && !valid_container_name(name)) {
+		err = tree_fail(-EINVAL, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+		goto out;
+	}
+	/* The allowlist judges the final body, whatever syntax made it. */
+	if (tree_level(c, n->host) < LEVEL_ADMIN &&
+	    access_check_container_spec(body, why, sizeof(why)) < 0) {
+		err = tree_deny("%s", why);
+		goto out;
+	}
+	char *text = json_dumps(body, JSON_COMPACT);
+	if (name)
+		snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+	else
+		snprintf(path, sizeof(path), "/containers/create");
+	err = act(n->host, "POST", path, text, 0, true, &answer);
+	free(text);
+	if (err)
+		goto out;
+	json_t *reply = json_loadb(answer.data, answer.len, 0, NULL);
+	char id[80];
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(reply, "Id")) ?: "");
+	json_decref(reply);
+	if (start && id[0]) {
+		snprintf(path, sizeof(path), "/containers/%s/start", id);
+		err = act(n->host, "POST", path, NULL, 0, false, NULL);
+	}
+	if (id[0]) {
+		settle(n->host, id);
+		if (out)
+			buf_printf(out, "%s\n", id);
+	}
+out:
+	buf_free(&answer);
+	json_decref(body);
+	free(name);
+	return err;
+}
+
+const struct node_ops containers_ctl_ops = {
+	.type = NODE_FILE,
+	.resource = "container",
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_OPERATOR,
+	.read = create_read,
+	.write = create_write,
 };

@@ -20,10 +20,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include "fs.h"
 #include "log.h"
 #include "map.h"
+#include "stream.h"
 #include "tree.h"
+
+#define STREAM_BUFFER (1 << 20)  /* unread bytes a stream reader may hold */
 
 struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
@@ -50,7 +55,7 @@ static ino_t path_number(const char *parent, const char *name)
 	return h > FUSE_ROOT_ID ? (ino_t)h : (ino_t)(h + 2);
 }
 
-enum handle_kind { HANDLE_FILE, HANDLE_DIR };
+enum handle_kind { HANDLE_FILE, HANDLE_DIR, HANDLE_STREAM };
 
 /* An open file: the snapshot read at open, and who opened it.
  *
@@ -59,8 +64,10 @@ enum handle_kind { HANDLE_FILE, HANDLE_DIR };
  * writev() (ASan checks the iovec after the call returns), so a read holds
  * its own reference until fuse_reply_buf() has returned. */
 struct handle {
-	enum handle_kind kind;  /* first: getattr tells the two apart */
+	enum handle_kind kind;  /* first: getattr tells the kinds apart */
 	atomic_int refs;
+	pthread_mutex_t lock;   /* content is replaced by a write's answer */
+	off_t answer_at;        /* where the write that answered ended */
 	struct caller opener;
 	struct buf content;
 	char path[];
@@ -234,8 +241,13 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	/* fstat of an open file: the size of the snapshot it reads. */
-	if (fi && fi->fh && *(enum handle_kind *)(uintptr_t)fi->fh == HANDLE_FILE)
-		ts.size = ((struct handle *)(uintptr_t)fi->fh)->content.len;
+	if (fi && fi->fh && *(enum handle_kind *)(uintptr_t)fi->fh == HANDLE_FILE) {
+		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+		pthread_mutex_lock(&h->lock);
+		ts.size = h->content.len;
+		pthread_mutex_unlock(&h->lock);
+	}
 	fill_stat(&ts, in->number, &st);
 	fuse_reply_attr(req, &st, ts.live ? 0 : options(req)->attr_timeout);
 }
@@ -296,6 +308,196 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	free(path);
 }
 
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct caller c = caller_of(req);
+	char *path = child_path(parent, name);
+	int err = tree_unlink(&c, path);
+
+	fuse_reply_err(req, -err);
+	free(path);
+}
+
+/* ---- stream files (logs.follow, events) ------------------------------------
+ *
+ * A read with nothing to return is not answered at once: the request is
+ * kept and answered from the producer's thread when data comes, so a
+ * waiting reader holds no worker thread of the session.  poll() is
+ * answered the same way, through fuse_lowlevel_notify_poll() from the
+ * producer's thread (never from inside a handler).
+ */
+struct stream_handle {
+	enum handle_kind kind;
+	pthread_mutex_t lock;
+	struct stream *s;
+	fuse_req_t pending;          /* a read waiting for data */
+	size_t pending_size;
+	struct fuse_pollhandle *ph;
+	bool nonblock;
+};
+
+/* With sh->lock held: answers the pending read if there is something to
+ * answer it with. */
+static void answer_pending(struct stream_handle *sh)
+{
+	bool done;
+	int err;
+	char *buf = malloc(sh->pending_size ? sh->pending_size : 1);
+
+	if (!buf)
+		abort();
+	size_t n = stream_take(sh->s, buf, sh->pending_size, &done, &err);
+	if (n || done) {
+		fuse_req_t req = sh->pending;
+
+		sh->pending = NULL;
+		if (n || !err)
+			fuse_reply_buf(req, buf, n);
+		else
+			fuse_reply_err(req, -err);
+	}
+	free(buf);
+}
+
+static void stream_ready_cb(void *arg)
+{
+	struct stream_handle *sh = arg;
+
+	pthread_mutex_lock(&sh->lock);
+	if (sh->pending)
+		answer_pending(sh);
+	if (sh->ph) {
+		fuse_lowlevel_notify_poll(sh->ph);
+		fuse_pollhandle_destroy(sh->ph);
+		sh->ph = NULL;
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void stream_interrupted(fuse_req_t req, void *arg)
+{
+	struct stream_handle *sh = arg;
+	bool mine;
+
+	pthread_mutex_lock(&sh->lock);
+	mine = sh->pending == req;
+	if (mine)
+		sh->pending = NULL;
+	pthread_mutex_unlock(&sh->lock);
+	if (mine)
+		fuse_reply_err(req, EINTR);
+}
+
+static void open_stream(fuse_req_t req, const struct caller *c, const char *path,
+			struct fuse_file_info *fi)
+{
+	struct stream_handle *sh;
+	int err;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	sh = calloc(1, sizeof(*sh));
+	if (!sh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	sh->kind = HANDLE_STREAM;
+	pthread_mutex_init(&sh->lock, NULL);
+	sh->nonblock = fi->flags & O_NONBLOCK;
+	sh->s = stream_new(STREAM_BUFFER);
+	stream_set_notify(sh->s, stream_ready_cb, sh);
+	err = tree_stream(c, path, sh->s);
+	if (err) {
+		stream_cancel(sh->s);
+		stream_put(sh->s); /* the producer's, never taken */
+		stream_put(sh->s);
+		free(sh);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uintptr_t)sh;
+	/* Offsets mean nothing in a stream, but lseek must not fail: head(1)
+	 * and others seek back over what they did not use. */
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		stream_cancel(sh->s);
+		stream_put(sh->s);
+		free(sh);
+	}
+}
+
+static void read_stream(fuse_req_t req, struct stream_handle *sh, size_t size)
+{
+	pthread_mutex_lock(&sh->lock);
+	if (sh->pending) {
+		/* One waiting read per open file; a second is a caller bug. */
+		pthread_mutex_unlock(&sh->lock);
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	sh->pending = req;
+	sh->pending_size = size;
+	answer_pending(sh);
+	bool waiting = sh->pending == req;
+	if (waiting && sh->nonblock) {
+		sh->pending = NULL;
+		pthread_mutex_unlock(&sh->lock);
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	/* Outside the lock: the callback runs at once if already interrupted. */
+	if (waiting)
+		fuse_req_interrupt_func(req, stream_interrupted, sh);
+}
+
+static void release_stream(struct stream_handle *sh)
+{
+	stream_cancel(sh->s); /* no stream_ready_cb after this */
+	pthread_mutex_lock(&sh->lock);
+	if (sh->ph)
+		fuse_pollhandle_destroy(sh->ph);
+	pthread_mutex_unlock(&sh->lock);
+	stream_put(sh->s);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh);
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct stream_handle *sh = (struct stream_handle *)(uintptr_t)fi->fh;
+	unsigned revents;
+
+	if (sh->kind != HANDLE_STREAM) {
+		/* A snapshot is always readable. */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT);
+		return;
+	}
+	pthread_mutex_lock(&sh->lock);
+	if (ph) {
+		if (sh->ph)
+			fuse_pollhandle_destroy(sh->ph);
+		sh->ph = ph;
+	}
+	revents = stream_ready(sh->s) ? POLLIN : 0;
+	pthread_mutex_unlock(&sh->lock);
+	fuse_reply_poll(req, revents);
+}
+
+static void handle_put(struct handle *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		buf_free(&h->content);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+	}
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct caller c = caller_of(req);
@@ -308,6 +510,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
+	if (tree_is_stream(&c, path)) {
+		open_stream(req, &c, path, fi);
+		return;
+	}
 	h = calloc(1, sizeof(*h) + strlen(path) + 1);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
@@ -316,6 +522,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	strcpy(h->path, path);
 	h->kind = HANDLE_FILE;
 	atomic_init(&h->refs, 1);
+	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
 	if (acc != O_WRONLY) {
 		err = tree_read(&c, path, &h->content);
@@ -323,26 +530,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (err == -EACCES && acc == O_RDWR)
 			err = 0;
 		if (err) {
-			buf_free(&h->content);
-			free(h);
+			handle_put(h);
 			fuse_reply_err(req, -err);
 			return;
 		}
 	}
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
-	if (fuse_reply_open(req, fi) != 0) {
-		buf_free(&h->content);
-		free(h);
-	}
-}
-
-static void handle_put(struct handle *h)
-{
-	if (atomic_fetch_sub(&h->refs, 1) == 1) {
-		buf_free(&h->content);
-		free(h);
-	}
+	if (fuse_reply_open(req, fi) != 0)
+		handle_put(h);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -350,13 +546,23 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (off < 0 || (size_t)off >= h->content.len) {
-		fuse_reply_buf(req, NULL, 0);
+	if (h->kind == HANDLE_STREAM) {
+		read_stream(req, (struct stream_handle *)h, size);
 		return;
 	}
-	size_t n = h->content.len - (size_t)off;
 	atomic_fetch_add(&h->refs, 1);
-	fuse_reply_buf(req, h->content.data + off, n < size ? n : size);
+	pthread_mutex_lock(&h->lock);
+	/* After `echo cmd >&3`, `cat <&3` reads on from where the write
+	 * ended; a reader that seeks back to 0 reads the same answer. */
+	if (h->answer_at && off >= h->answer_at)
+		off -= h->answer_at;
+	if (off < 0 || (size_t)off >= h->content.len) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		size_t n = h->content.len - (size_t)off;
+		fuse_reply_buf(req, h->content.data + off, n < size ? n : size);
+	}
+	pthread_mutex_unlock(&h->lock);
 	handle_put(h);
 }
 
@@ -364,9 +570,20 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		     struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct buf answer = BUF_INIT;
 	/* Judged as the opener, never as whoever holds the fd now. */
-	int err = tree_write(&h->opener, h->path, data, size);
+	int err = tree_write(&h->opener, h->path, data, size, &answer);
 
+	if (!err && answer.len) {
+		/* What the action answered is what this open file reads now. */
+		pthread_mutex_lock(&h->lock);
+		struct buf old = h->content;
+		h->content = answer;
+		h->answer_at = off + (off_t)size;
+		answer = old;
+		pthread_mutex_unlock(&h->lock);
+	}
+	buf_free(&answer);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -375,7 +592,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	handle_put((struct handle *)(uintptr_t)fi->fh);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (h->kind == HANDLE_STREAM)
+		release_stream((struct stream_handle *)h);
+	else
+		handle_put(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -471,6 +693,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readlink = fs_readlink,
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.poll = fs_poll,
 	.open = fs_open,
 	.read = fs_read,
 	.write = fs_write,

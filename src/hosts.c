@@ -16,6 +16,7 @@ extern const struct node_ops containers_dir_ops;
 extern const struct node_ops images_dir_ops;
 extern const struct node_ops networks_dir_ops;
 extern const struct node_ops volumes_dir_ops;
+extern const struct node_ops host_permissions_dir_ops;
 
 #define URL_MAX 500
 #define DESCRIPTION_MAX 1000
@@ -120,6 +121,7 @@ static const struct {
 	{ "images", &images_dir_ops },
 	{ "networks", &networks_dir_ops },
 	{ "volumes", &volumes_dir_ops },
+	{ "permissions", &host_permissions_dir_ops },
 };
 
 #define N_DIRS (sizeof(host_dirs) / sizeof(host_dirs[0]))
@@ -164,7 +166,14 @@ static int hosts_lookup(const struct caller *c, const struct node *dir, const ch
 
 static int hosts_mkdir(const struct caller *c, const struct node *dir, const char *name)
 {
-	return fleet_host_add(tree_ctx()->fleet, name, NULL);
+	int err = fleet_host_add(tree_ctx()->fleet, name, NULL);
+
+	if (err == -EINVAL)
+		return tree_fail(err, "%s: host names are 1-64 of A-Z a-z 0-9 . _ - "
+				 "(not first: . -)", name);
+	if (err == -EEXIST)
+		return tree_fail(err, "host %s exists", name);
+	return err;
 }
 
 static int hosts_rmdir(const struct caller *c, const struct node *dir, const char *name)
@@ -174,7 +183,9 @@ static int hosts_rmdir(const struct caller *c, const struct node *dir, const cha
 
 const struct node_ops hosts_dir_ops = {
 	.type = NODE_DIR,
+	.resource = "host",
 	.write_level = LEVEL_ADMIN,
+	.error_file = true,
 	.lookup = hosts_lookup,
 	.list = hosts_list,
 	.mkdir = hosts_mkdir,
@@ -221,7 +232,10 @@ static int host_dir_stat(const struct caller *c, const struct node *n, struct tr
 
 const struct node_ops host_dir_ops = {
 	.type = NODE_DIR,
+	.resource = "host",
 	.read_level = LEVEL_VIEWER,
+	.remove_level = LEVEL_ADMIN,
+	.error_file = true,
 	.lookup = host_lookup,
 	.list = host_list,
 	.stat = host_dir_stat,
@@ -238,7 +252,7 @@ static int host_file_read(const struct caller *c, const struct node *n, struct b
 }
 
 static int host_file_write(const struct caller *c, const struct node *n, const char *data,
-			   size_t len)
+			   size_t len, struct buf *out)
 {
 	const struct host_attr *a = n->attr;
 	char *value = malloc(a->max + 1);
@@ -247,14 +261,24 @@ static int host_file_write(const struct caller *c, const struct node *n, const c
 	if (!value)
 		return -ENOMEM;
 	err = tree_parse_value(data, len, a->max, value);
-	if (!err)
+	if (err)
+		err = tree_fail(err, "%s takes one line of at most %zu bytes", a->name, a->max);
+	else
 		err = a->set(n->host, value);
+	if (err == -EINVAL && !strcmp(a->name, "url"))
+		err = tree_fail(err, "%s: not a url (unix:///path, tcp://host:port, "
+				"ssh://user@host)", value);
+	else if (err == -EINVAL && !strcmp(a->name, "default"))
+		err = tree_fail(err, "default takes 0 or 1 (and a host with a url)");
+	else if (err == -EINVAL && !strcmp(a->name, "description"))
+		err = tree_fail(err, "a host made by mkdir needs a url first");
 	free(value);
 	return err;
 }
 
 const struct node_ops host_file_ops = {
 	.type = NODE_FILE,
+	.resource = "host",
 	.read_level = LEVEL_VIEWER,
 	.stat = host_dir_stat,
 	.read = host_file_read,
@@ -262,6 +286,7 @@ const struct node_ops host_file_ops = {
 
 const struct node_ops host_rwfile_ops = {
 	.type = NODE_FILE,
+	.resource = "host",
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_ADMIN,
 	.stat = host_dir_stat,

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "fs.h"
 #include "log.h"
 #include "model.h"
@@ -19,6 +20,9 @@
 
 struct config {
 	char *db;
+	char *admins;          /* "-o admins=UID,UID" */
+	char *default_level;   /* "-o default_level=viewer" */
+	int exec_timeout;
 	char **hosts;          /* "NAME=URL" from --host, in order */
 	size_t nhosts;
 	int health_interval;
@@ -38,6 +42,9 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("resync_interval=%d", resync_interval),
 	OPT("entry_timeout=%lf", entry_timeout),
 	OPT("attr_timeout=%lf", attr_timeout),
+	OPT("admins=%s", admins),
+	OPT("default_level=%s", default_level),
+	OPT("exec_timeout=%d", exec_timeout),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -71,6 +78,11 @@ static void usage(const char *prog)
 	       "    -o resync_interval=N   seconds between full relists (default 300)\n"
 	       "    -o entry_timeout=T     seconds the kernel caches names (default 0.5)\n"
 	       "    -o attr_timeout=T      seconds the kernel caches attributes (default 0.5)\n"
+	       "    -o admins=UID[,UID...] global admins (default: root and the mounting user)\n"
+	       "    -o default_level=L     level of uids that are no user: none|viewer|operator\n"
+	       "                           (default none)\n"
+	       "    -o exec_timeout=N      seconds an exec may run (default 60)\n"
+	       "    -o allow_other         let other users in: dockfs checks their levels\n"
 	       "    --version              print the version\n\n",
 	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
 				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
@@ -106,6 +118,33 @@ static int make_parent_dirs(const char *path)
 			return -errno;
 		*p = '/';
 	}
+	return 0;
+}
+
+/* "-o admins=0,1000": the global admins, replacing root + the mounter. */
+static int parse_admins(const char *text, uid_t **out, size_t *n)
+{
+	char *copy = strdup(text), *p = copy, *tok, *end;
+
+	*out = NULL;
+	*n = 0;
+	if (!copy)
+		return -ENOMEM;
+	while ((tok = strsep(&p, ",:"))) {
+		errno = 0;
+		unsigned long v = strtoul(tok, &end, 10);
+		if (errno || end == tok || *end || v >= (unsigned long)(uid_t)-1) {
+			free(copy);
+			free(*out);
+			return -EINVAL;
+		}
+		uid_t *a = realloc(*out, (*n + 1) * sizeof(*a));
+		if (!a)
+			abort();
+		*out = a;
+		a[(*n)++] = (uid_t)v;
+	}
+	free(copy);
 	return 0;
 }
 
@@ -163,6 +202,9 @@ int main(int argc, char *argv[])
 	struct store *st = NULL;
 	struct fleet *fleet = NULL;
 	struct fs_options fsopt;
+	struct access_options ao = { NULL, 0, LEVEL_NONE };
+	uid_t default_admins[2] = { 0, getuid() };
+	uid_t *admins = NULL;
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &cfg, dockfs_opts, opt_proc) != 0 ||
@@ -192,6 +234,24 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "dockfs: cannot initialise libsodium/libcurl\n");
 		goto out;
 	}
+	if (cfg.admins) {
+		if (parse_admins(cfg.admins, &admins, &ao.nadmins) < 0) {
+			fprintf(stderr, "dockfs: -o admins=%s: expected UID[,UID...]\n", cfg.admins);
+			goto out;
+		}
+		ao.admins = admins;
+	} else {
+		ao.admins = default_admins;
+		ao.nadmins = 2;
+	}
+	if (cfg.default_level && (level_parse(cfg.default_level, &ao.default_level) < 0 ||
+				  ao.default_level == LEVEL_ADMIN)) {
+		fprintf(stderr, "dockfs: -o default_level=%s: none, viewer or operator\n",
+			cfg.default_level);
+		goto out;
+	}
+	if (cfg.exec_timeout > 0)
+		containers_exec_timeout_ms = cfg.exec_timeout * 1000L;
 	if (cfg.db && cfg.db[0] == '=')
 		memmove(cfg.db, cfg.db + 1, strlen(cfg.db));
 	if (!cfg.db && !(cfg.db = default_db_path()))
@@ -203,6 +263,9 @@ int main(int argc, char *argv[])
 		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, cfg.db) < 0)
 			goto out;
 		free(cfg.db);
+	free(cfg.admins);
+	free(cfg.default_level);
+	free(admins);
 		cfg.db = abs;
 	}
 	err = make_parent_dirs(cfg.db);
@@ -239,6 +302,9 @@ int main(int argc, char *argv[])
 		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
 		goto out_unmount;
 	}
+	err = access_init(st, &ao);
+	if (err)
+		goto out_unmount;
 	struct fleet_options fo = { cfg.health_interval, cfg.resync_interval };
 	err = fleet_new(st, &fo, &fleet);
 	if (err)
@@ -277,6 +343,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 	fleet_free(fleet);
+	access_free();
 	store_close(st);
 	fs_cleanup();
 	curl_global_cleanup();

@@ -533,6 +533,32 @@ int host_call(struct host *h, struct docker_call *call, struct docker_reply *rep
 	return away ? -EHOSTDOWN : engine_call(h, call, reply);
 }
 
+CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, void *arg,
+		      struct curl_slist **headers, int *err)
+{
+	char api[16];
+	struct conn *c;
+	CURL *easy;
+
+	*headers = NULL;
+	pthread_rwlock_rdlock(&h->lock);
+	bool away = h->health == HOST_UNHEALTHY;
+	pthread_rwlock_unlock(&h->lock);
+	if (away) {
+		*err = -EHOSTDOWN;
+		return NULL;
+	}
+	c = host_conn_get(h, api, sizeof(api));
+	if (!c) {
+		*err = -EHOSTDOWN;
+		return NULL;
+	}
+	easy = docker_stream_new(c, api, path, cb, arg, headers);
+	conn_unref(c);
+	*err = easy ? 0 : -EIO;
+	return easy;
+}
+
 int host_fetch_json(struct host *h, const char *path, struct buf *out)
 {
 	struct docker_call call = { .path = path };
@@ -769,6 +795,14 @@ static int refresh_container(struct host *h, const char *id)
 	return 0;
 }
 
+int host_container_refresh(struct host *h, const char *id)
+{
+	char idcopy[65];
+
+	snprintf(idcopy, sizeof(idcopy), "%s", id);
+	return refresh_container(h, idcopy);
+}
+
 int host_container_detail(struct host *h, const char *id)
 {
 	bool detailed;
@@ -883,6 +917,13 @@ static int list_objects(struct informer *in, enum object_kind kind)
 	pthread_rwlock_unlock(&h->lock);
 	objects_clear(&old);
 	return 0;
+}
+
+int host_objects_refresh(struct host *h, enum object_kind kind)
+{
+	struct informer in = { .h = h };
+
+	return list_objects(&in, kind);
 }
 
 static int list_all(struct informer *in)

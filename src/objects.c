@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "model.h"
 #include "names.h"
 #include "tree.h"
@@ -21,6 +23,8 @@ struct object_attr {
 
 struct object_kind_desc {
 	enum object_kind kind;
+	const char *resource;         /* the audit's name: image, network, volume */
+	const char *api;              /* "/images", "/networks", "/volumes" */
 	const char *inspect_path;     /* the inspect call is <path><id><suffix> */
 	const char *inspect_suffix;
 	const struct object_attr *attrs;
@@ -108,13 +112,14 @@ static const struct object_attr volume_attrs[] = {
 #define ATTRS(a) a, sizeof(a) / sizeof(a[0])
 
 static const struct object_kind_desc kinds[OBJ_KINDS] = {
-	[OBJ_IMAGE] = { OBJ_IMAGE, "/images/", "/json", ATTRS(image_attrs) },
-	[OBJ_NETWORK] = { OBJ_NETWORK, "/networks/", "", ATTRS(network_attrs) },
-	[OBJ_VOLUME] = { OBJ_VOLUME, "/volumes/", "", ATTRS(volume_attrs) },
+	[OBJ_IMAGE] = { OBJ_IMAGE, "image", "/images", "/images/", "/json", ATTRS(image_attrs) },
+	[OBJ_NETWORK] = { OBJ_NETWORK, "network", "/networks", "/networks/", "",
+			  ATTRS(network_attrs) },
+	[OBJ_VOLUME] = { OBJ_VOLUME, "volume", "/volumes", "/volumes/", "", ATTRS(volume_attrs) },
 };
 
 extern const struct node_ops images_dir_ops, networks_dir_ops, volumes_dir_ops,
-	object_dir_ops, object_file_ops, object_live_ops;
+	object_dir_ops, object_file_ops, object_live_ops, objects_ctl_ops;
 
 static const struct object_kind_desc *kind_of_dir(const struct node *dir)
 {
@@ -135,6 +140,11 @@ static int objects_lookup(const struct caller *c, const struct node *dir, const 
 	char raw[NAME_MAX_ESCAPED], canon[NAME_MAX_ESCAPED];
 	int err = 0;
 
+	if (strcmp(name, "ctl") == 0) {
+		node_child(child, dir, &objects_ctl_ops);
+		child->sub[0] = (char)k->kind;
+		return 0;
+	}
 	/* "%2f" and "%2F" name the same image: look up the canonical form. */
 	if (name_unescape(name, raw, sizeof(raw)) < 0 ||
 	    name_escape(raw, canon, sizeof(canon)) < 0)
@@ -161,6 +171,7 @@ static int objects_list(const struct caller *c, const struct node *dir, struct d
 {
 	const struct object_kind_desc *k = kind_of_dir(dir);
 
+	dirlist_add(out, "ctl", NODE_FILE);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	map_foreach(&dir->host->objects[k->kind], list_cb, out);
 	pthread_rwlock_unlock(&dir->host->lock);
@@ -175,18 +186,236 @@ static int objects_stat(const struct caller *c, const struct node *n, struct tre
 	return 0;
 }
 
-#define OBJECTS_DIR_OPS(var)                \
-	const struct node_ops var = {       \
-		.type = NODE_DIR,           \
-		.read_level = LEVEL_VIEWER, \
-		.lookup = objects_lookup,   \
-		.list = objects_list,       \
-		.stat = objects_stat,       \
+/* ---- actions ------------------------------------------------------------------
+ *
+ *   mkdir networks/NAME, volumes/NAME     create with the defaults
+ *   rmdir images/REF, networks/NAME, volumes/NAME
+ *   ctl: prune (admin); networks: create NAME [--driver D] [--internal]
+ *        [--label K=V] [--subnet CIDR] [--opt K=V]; volumes: create NAME
+ *        [--driver D] [--label K=V] [--opt K=V]; images: rm REF [force]
+ */
+
+static int act(struct host *h, const char *method, const char *path, const char *body,
+	       bool create)
+{
+	struct docker_call call = {
+		.method = method, .path = path, .body = body, .create = create,
+		.timeout_ms = 60000,
+	};
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	if (err)
+		err = tree_fail(err, "%s", r.message);
+	docker_reply_free(&r);
+	return err;
+}
+
+/* The model catches up through the engine's events; relist now so that
+ * `ls` right after the call already agrees. */
+static void settle(struct host *h, enum object_kind kind)
+{
+	host_objects_refresh(h, kind);
+}
+
+static bool plain_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+				 (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", s[i]))
+			return false;
+	return true;
+}
+
+static int create_object(const struct caller *c, struct host *h, enum object_kind kind,
+			 json_t *body)
+{
+	char why[256], path[64];
+	int err;
+
+	if (tree_level(c, h) < LEVEL_ADMIN && access_check_driver_opts(body, why, sizeof(why)) < 0)
+		return tree_deny("%s", why);
+	char *text = json_dumps(body, JSON_COMPACT);
+	snprintf(path, sizeof(path), "%s/create", kinds[kind].api);
+	err = act(h, "POST", path, text, true);
+	free(text);
+	settle(h, kind);
+	return err;
+}
+
+static int objects_mkdir(const struct caller *c, const struct node *dir, const char *name)
+{
+	enum object_kind kind = kind_of_dir(dir)->kind;
+
+	if (kind == OBJ_IMAGE)
+		return tree_fail(-EPERM, "images come from the engine (pull, build, import)");
+	if (!plain_name(name))
+		return tree_fail(-EINVAL, "names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+	tree_set_resource(name);
+	json_t *body = json_pack("{s:s}", "Name", name);
+	int err = create_object(c, dir->host, kind, body);
+	json_decref(body);
+	return err;
+}
+
+static int objects_rmdir(const struct caller *c, const struct node *dir, const char *name)
+{
+	enum object_kind kind = kind_of_dir(dir)->kind;
+	char id[NAME_MAX_ESCAPED], path[NAME_MAX_ESCAPED + 64], raw[NAME_MAX_ESCAPED];
+	int err = 0;
+
+	pthread_rwlock_rdlock(&dir->host->lock);
+	struct object *o = host_object_find(dir->host, kind,
+					    name_unescape(name, raw, sizeof(raw)) >= 0 ? name : "");
+	if (o && kind == OBJ_IMAGE)
+		name_unescape(o->name, id, sizeof(id)); /* remove this tag, not the image */
+	else if (o)
+		snprintf(id, sizeof(id), "%s", o->id);
+	else
+		err = -ENOENT;
+	pthread_rwlock_unlock(&dir->host->lock);
+	if (err)
+		return err;
+	tree_set_resource(id);
+	snprintf(path, sizeof(path), "%s/%s", kinds[kind].api, id);
+	err = act(dir->host, "DELETE", path, NULL, false);
+	settle(dir->host, kind);
+	return err;
+}
+
+#define OBJECTS_DIR_OPS(var, what)              \
+	const struct node_ops var = {           \
+		.type = NODE_DIR,               \
+		.resource = what,               \
+		.read_level = LEVEL_VIEWER,     \
+		.write_level = LEVEL_OPERATOR,  \
+		.error_file = true,             \
+		.lookup = objects_lookup,       \
+		.list = objects_list,           \
+		.stat = objects_stat,           \
+		.mkdir = objects_mkdir,         \
+		.rmdir = objects_rmdir,         \
 	}
 
-OBJECTS_DIR_OPS(images_dir_ops);
-OBJECTS_DIR_OPS(networks_dir_ops);
-OBJECTS_DIR_OPS(volumes_dir_ops);
+OBJECTS_DIR_OPS(images_dir_ops, "image");
+OBJECTS_DIR_OPS(networks_dir_ops, "network");
+OBJECTS_DIR_OPS(volumes_dir_ops, "volume");
+
+static const char *const ctl_usage[OBJ_KINDS] = {
+	[OBJ_IMAGE] = "rm REF [force]\nprune            (admin: unused dangling images)\n",
+	[OBJ_NETWORK] = "create NAME [--driver D] [--internal] [--label K=V] [--subnet CIDR]"
+			" [--opt K=V]\nprune            (admin: unused networks)\n",
+	[OBJ_VOLUME] = "create NAME [--driver D] [--label K=V] [--opt K=V]\n"
+		       "prune            (admin: unused volumes)\n",
+};
+
+static int ctl_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	buf_puts(out, ctl_usage[(int)n->sub[0]]);
+	return 0;
+}
+
+/* create NAME [options]: the body of /networks/create or /volumes/create. */
+static int parse_create(enum object_kind kind, const struct argv *a, json_t **out)
+{
+	json_t *body = json_pack("{s:s}", "Name", a->v[1]);
+	const char *opts_key = kind == OBJ_VOLUME ? "DriverOpts" : "Options";
+
+	for (int i = 2; i < a->n; i++) {
+		const char *o = a->v[i], *v = i + 1 < a->n ? a->v[i + 1] : NULL;
+
+		if (!strcmp(o, "--internal") && kind == OBJ_NETWORK) {
+			json_object_set_new(body, "Internal", json_true());
+			continue;
+		}
+		if (!v)
+			goto bad;
+		if (!strcmp(o, "--driver")) {
+			json_object_set_new(body, "Driver", json_string(v));
+		} else if (!strcmp(o, "--label") || !strcmp(o, "--opt")) {
+			const char *eq = strchr(v, '=');
+			if (!eq || eq == v)
+				goto bad;
+			json_t *m = json_object_get(body, o[2] == 'l' ? "Labels" : opts_key);
+			if (!m) {
+				m = json_object();
+				json_object_set_new(body, o[2] == 'l' ? "Labels" : opts_key, m);
+			}
+			char key[256];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
+			json_object_set_new(m, key, json_string(eq + 1));
+		} else if (!strcmp(o, "--subnet") && kind == OBJ_NETWORK) {
+			json_object_set_new(body, "IPAM",
+					    json_pack("{s:[{s:s}]}", "Config", "Subnet", v));
+		} else {
+			goto bad;
+		}
+		i++;
+	}
+	*out = body;
+	return 0;
+bad:
+	json_decref(body);
+	return -EINVAL;
+}
+
+static int ctl_write(const struct caller *c, const struct node *n, const char *data, size_t len,
+		     struct buf *out)
+{
+	enum object_kind kind = (enum object_kind)n->sub[0];
+	struct argv a;
+	char path[NAME_MAX_ESCAPED + 64];
+	int err;
+
+	if (cmdline_split(data, len, &a))
+		return tree_fail(-EINVAL, "unbalanced quotes or a control byte");
+	const char *verb = a.n ? a.v[0] : "";
+	if (!strcmp(verb, "prune") && a.n == 1) {
+		if (tree_level(c, n->host) < LEVEL_ADMIN)
+			err = tree_deny("prune needs the admin level");
+		else {
+			snprintf(path, sizeof(path), "%s/prune", kinds[kind].api);
+			err = act(n->host, "POST", path, NULL, false);
+			settle(n->host, kind);
+		}
+	} else if (!strcmp(verb, "create") && a.n >= 2 && kind != OBJ_IMAGE) {
+		json_t *body = NULL;
+
+		tree_set_resource(a.v[1]);
+		if (!plain_name(a.v[1]) || parse_create(kind, &a, &body))
+			err = tree_fail(-EINVAL, "%s", ctl_usage[kind]);
+		else
+			err = create_object(c, n->host, kind, body);
+		json_decref(body);
+	} else if (!strcmp(verb, "rm") && kind == OBJ_IMAGE && (a.n == 2 ||
+		   (a.n == 3 && !strcmp(a.v[2], "force")))) {
+		/* An image reference as Docker writes it: a/b:c, not escaped. */
+		tree_set_resource(a.v[1]);
+		if (strpbrk(a.v[1], "?&# ")) {
+			err = tree_fail(-EINVAL, "not an image reference: %s", a.v[1]);
+		} else {
+			snprintf(path, sizeof(path), "/images/%s?force=%d", a.v[1], a.n == 3);
+			err = act(n->host, "DELETE", path, NULL, false);
+			settle(n->host, kind);
+		}
+	} else {
+		err = tree_fail(-EINVAL, "%s", ctl_usage[kind]);
+	}
+	argv_free(&a);
+	return err;
+}
+
+const struct node_ops objects_ctl_ops = {
+	.type = NODE_FILE,
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_OPERATOR,
+	.read = ctl_read,
+	.write = ctl_write,
+};
 
 /* ---- <kind>/<name>/ ------------------------------------------------------ */
 
@@ -241,6 +470,7 @@ static int object_list(const struct caller *c, const struct node *dir, struct di
 
 const struct node_ops object_dir_ops = {
 	.type = NODE_DIR,
+	.remove_level = LEVEL_OPERATOR,
 	.read_level = LEVEL_VIEWER,
 	.lookup = object_lookup,
 	.list = object_list,

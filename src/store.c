@@ -325,7 +325,7 @@ static bool valid_name(const char *name, size_t max, const char *bad_first)
 
 static bool valid_host_name(const char *name)
 {
-	return valid_name(name, HOST_NAME_MAX_LEN, ".");
+	return valid_name(name, HOST_NAME_MAX_LEN, ".-");
 }
 
 /* Not '-' either: a user name often ends up as a command-line argument. */

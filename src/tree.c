@@ -4,9 +4,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "log.h"
 #include "map.h"
 #include "model.h"
@@ -36,13 +39,142 @@ const struct tree_ctx *tree_ctx(void)
 
 enum level tree_level(const struct caller *c, struct host *host)
 {
-	/* Global admins: root and the user who mounted.  Per-host levels for
-	 * other users come from user_host_permissions (issue 3); until then
-	 * anyone else sees nothing, the safe default for an unknown uid. */
-	if (c->uid == 0 || c->uid == ctx.owner)
-		return LEVEL_ADMIN;
-	(void)host;
-	return LEVEL_NONE;
+	return access_level(c->uid, host ? host->name : NULL);
+}
+
+/* ---- why a write failed -------------------------------------------------- */
+
+/* Set by the module that fails, read by the core right after the call:
+ * both run on the same thread, inside one tree operation. */
+static __thread char fail_msg[512];
+static __thread bool fail_denied;
+static __thread char made_id[NAME_MAX_ESCAPED];
+
+void tree_set_resource(const char *id)
+{
+	snprintf(made_id, sizeof(made_id), "%s", id);
+}
+
+int tree_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fail_msg, sizeof(fail_msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int tree_deny(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fail_msg, sizeof(fail_msg), fmt, ap);
+	va_end(ap);
+	fail_denied = true;
+	return -EACCES;
+}
+
+static void fail_reset(void)
+{
+	fail_msg[0] = '\0';
+	made_id[0] = '\0';
+	fail_denied = false;
+}
+
+/* `error` files: the last failure of each caller's writes in each
+ * directory ("uid:dirpath" -> message); a success clears it. */
+static pthread_mutex_t errors_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct map errors = MAP_INIT;
+
+struct error_entry {
+	char *msg;
+	char key[];
+};
+
+static void error_key(char *key, size_t len, uid_t uid, const char *dir)
+{
+	snprintf(key, len, "%u:%s", (unsigned)uid, dir);
+}
+
+static void error_set(uid_t uid, const char *dir, const char *msg)
+{
+	size_t klen = strlen(dir) + 16;
+	struct error_entry *e;
+	char *key = malloc(klen);
+
+	if (!key)
+		abort();
+	error_key(key, klen, uid, dir);
+	pthread_mutex_lock(&errors_lock);
+	e = map_del(&errors, key);
+	if (e) {
+		free(e->msg);
+		free(e);
+	}
+	if (msg) {
+		e = malloc(sizeof(*e) + strlen(key) + 1);
+		if (!e || !(e->msg = strdup(msg)))
+			abort();
+		strcpy(e->key, key);
+		map_put(&errors, e->key, e);
+	}
+	pthread_mutex_unlock(&errors_lock);
+	free(key);
+}
+
+static void error_get(uid_t uid, const char *dir, struct buf *out)
+{
+	size_t klen = strlen(dir) + 16;
+	char *key = malloc(klen);
+
+	if (!key)
+		abort();
+	error_key(key, klen, uid, dir);
+	pthread_mutex_lock(&errors_lock);
+	struct error_entry *e = map_get(&errors, key);
+	if (e)
+		tree_scalar(out, e->msg);
+	pthread_mutex_unlock(&errors_lock);
+	free(key);
+}
+
+static const struct node_ops error_file_ops = {
+	.type = NODE_FILE,
+};
+
+/* dir of path into out ("/a/b/c" -> "/a/b"; "/a" -> ""). */
+static void dir_of(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+/* Records the outcome of an acting call: the caller's `error` file and
+ * the audit log. */
+static void outcome(const struct caller *c, const char *path, const struct node *n,
+		    const char *host, const char *action, const char *rid,
+		    const char *details, int err)
+{
+	char dir[4096];
+	const char *msg = fail_msg[0] ? fail_msg : err ? strerror(-err) : NULL;
+
+	dir_of(path, dir, sizeof(dir));
+	error_set(c->uid, dir, err ? msg : NULL);
+	if (err)
+		log_info("%s %s by uid %u: %s", action, path, (unsigned)c->uid, msg);
+	audit_record(c, host, action, n && n->ops->resource ? n->ops->resource : "path",
+		     made_id[0] ? made_id : rid && *rid ? rid : path, details,
+		     !err ? AUDIT_OK : (err == -EACCES && (fail_denied || !fail_msg[0]))
+					? AUDIT_DENIED : AUDIT_FAILED,
+		     err, err ? msg : NULL);
+	fail_reset();
 }
 
 void dirlist_add(struct dirlist *l, const char *name, enum node_type type)
@@ -113,6 +245,8 @@ static const struct {
 	{ "hosts", &hosts_dir_ops },
 	{ "containers", &fleet_containers_ops },
 	{ "images", &fleet_images_ops },
+	{ "users", &users_dir_ops },
+	{ "audit", &audit_file_ops },
 };
 
 #define N_ROOT (sizeof(root_entries) / sizeof(root_entries[0]))
@@ -131,8 +265,11 @@ static int root_lookup(const struct caller *c, const struct node *dir, const cha
 
 static int root_list(const struct caller *c, const struct node *dir, struct dirlist *out)
 {
+	enum level lvl = tree_level(c, NULL);
+
 	for (size_t i = 0; i < N_ROOT; i++)
-		dirlist_add(out, root_entries[i].name, root_entries[i].ops->type);
+		if (lvl >= root_entries[i].ops->read_level)
+			dirlist_add(out, root_entries[i].name, root_entries[i].ops->type);
 	return 0;
 }
 
@@ -172,6 +309,17 @@ static int resolve(const struct caller *c, const char *path, struct node *n)
 		p += len;
 
 		struct node child;
+		if (n->ops->error_file && strcmp(name, "error") == 0) {
+			/* The caller's own `error` of this directory. */
+			while (*p == '/')
+				p++;
+			n->ops = &error_file_ops;
+			if (*p) {
+				node_release(n);
+				return -ENOTDIR;
+			}
+			return 0;
+		}
 		if (!n->ops->lookup) {
 			node_release(n);
 			return -ENOTDIR;
@@ -253,7 +401,18 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 		err = n.ops->stat(c, &n, st);
 	if (st->mtime.tv_sec == 0)
 		st->mtime = ctx.started;
-	if (!err && st->type != NODE_DIR) {
+	if (!err && n.ops == &error_file_ops) {
+		struct buf b = BUF_INIT;
+		char dir[4096];
+
+		dir_of(path, dir, sizeof(dir));
+		error_get(c->uid, dir, &b);
+		st->size = b.len;
+		buf_free(&b);
+	} else if (!err && n.ops->stream) {
+		st->live = true;
+		st->size = 0;
+	} else if (!err && st->type != NODE_DIR) {
 		if (st->live) {
 			st->size = live_size_get(path);
 		} else if (n.ops->read) {
@@ -279,6 +438,8 @@ int tree_list(const struct caller *c, const char *path, struct dirlist *out)
 	if (err)
 		return err;
 	err = n.ops->list ? n.ops->list(c, &n, out) : -ENOTDIR;
+	if (!err && n.ops->error_file)
+		dirlist_add(out, "error", NODE_FILE);
 	node_release(&n);
 	return err;
 }
@@ -291,12 +452,18 @@ int tree_read(const struct caller *c, const char *path, struct buf *out)
 
 	if (err)
 		return err;
-	if (n.ops->type == NODE_DIR)
+	if (n.ops == &error_file_ops) {
+		char dir[4096];
+
+		dir_of(path, dir, sizeof(dir));
+		error_get(c->uid, dir, out);
+	} else if (n.ops->type == NODE_DIR) {
 		err = -EISDIR;
-	else if (!n.ops->read)
+	} else if (!n.ops->read) {
 		err = -EACCES;
-	else
+	} else {
 		err = n.ops->read(c, &n, out);
+	}
 	if (!err && n.ops->stat && n.ops->stat(c, &n, &st) == 0 && st.live)
 		live_size_set(path, out->len);
 	node_release(&n);
@@ -315,6 +482,61 @@ int tree_readlink(const struct caller *c, const char *path, struct buf *out)
 	return err;
 }
 
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The audit's name for a write: a ctl file's command word, "exec", or
+ * "set <file>" for an attribute. */
+static void write_action(const char *path, const char *data, size_t len, char *out,
+			 size_t outlen)
+{
+	const char *file = base_of(path);
+
+	if (strcmp(file, "ctl") == 0) {
+		size_t i = 0;
+
+		while (i < len && i + 1 < outlen && data[i] >= 'a' && data[i] <= 'z')
+			i++;
+		if (i == 0 || (i < len && data[i] != ' ' && data[i] != '\n'))
+			snprintf(out, outlen, "ctl");
+		else
+			snprintf(out, outlen, "%.*s", (int)i, data);
+	} else if (strcmp(file, "exec") == 0) {
+		snprintf(out, outlen, "exec");
+	} else {
+		snprintf(out, outlen, "set %s", file);
+	}
+}
+
+/* What was written, as one printable line for the audit log. */
+static void write_details(const struct node_ops *ops, const char *data, size_t len,
+			  char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (ops && ops->secret) {
+		snprintf(out, outlen, "(secret, %zu bytes)", len);
+		return;
+	}
+	if (len && data[len - 1] == '\n')
+		len--;
+	for (size_t i = 0; i < len && o + 4 < outlen; i++) {
+		unsigned char ch = (unsigned char)data[i];
+		if (ch >= 0x20 && ch != 0x7f) {
+			out[o++] = (char)ch;
+		} else {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
+		}
+	}
+	if (o + 4 >= outlen && outlen > 4)
+		memcpy(out + outlen - 4, "...", 4), o = outlen - 1;
+	out[o < outlen ? o : outlen - 1] = '\0';
+}
+
 int tree_open(const struct caller *c, const char *path, bool for_write)
 {
 	struct node n;
@@ -326,32 +548,75 @@ int tree_open(const struct caller *c, const char *path, bool for_write)
 		err = -EISDIR;
 	else if (for_write && !n.ops->write)
 		err = -EACCES;
-	else if (for_write && !may(c, &n, n.ops->write_level))
-		err = -EACCES;
+	else if (for_write && !may(c, &n, n.ops->write_level)) {
+		/* Refused before anything is written: on record all the same. */
+		char action[64];
+
+		snprintf(action, sizeof(action), "open %s", base_of(path));
+		err = tree_deny("%s needs the %s level", base_of(path),
+				level_name(n.ops->write_level));
+		outcome(c, path, &n, n.host ? n.host->name : NULL, action, n.key, "", err);
+	}
 	node_release(&n);
 	return err;
 }
 
-int tree_write(const struct caller *c, const char *path, const char *data, size_t len)
+int tree_write(const struct caller *c, const char *path, const char *data, size_t len,
+	       struct buf *out)
+{
+	char action[64], details[1024];
+	struct node n;
+	int err = resolve(c, path, &n);
+
+	if (err)
+		return err;
+	fail_reset();
+	write_action(path, data, len, action, sizeof(action));
+	write_details(n.ops, data, len, details, sizeof(details));
+	if (!n.ops->write)
+		err = tree_deny("%s is not writable", base_of(path));
+	else if (!may(c, &n, n.ops->write_level))
+		err = tree_deny("%s needs the %s level", base_of(path),
+				level_name(n.ops->write_level));
+	else
+		err = n.ops->write(c, &n, data, len, out);
+	outcome(c, path, &n, n.host ? n.host->name : NULL, action, n.key, details, err);
+	node_release(&n);
+	return err;
+}
+
+bool tree_is_stream(const struct caller *c, const char *path)
+{
+	struct node n;
+	bool is;
+
+	if (resolve(c, path, &n))
+		return false;
+	is = n.ops->stream != NULL;
+	node_release(&n);
+	return is;
+}
+
+int tree_stream(const struct caller *c, const char *path, struct stream *s)
 {
 	struct node n;
 	int err = resolve(c, path, &n);
 
 	if (err)
 		return err;
-	if (!n.ops->write || !may(c, &n, n.ops->write_level))
-		err = -EACCES;
-	else
-		err = n.ops->write(c, &n, data, len);
+	err = n.ops->stream ? n.ops->stream(c, &n, s) : -EINVAL;
 	node_release(&n);
 	return err;
 }
 
-static int dir_op(const struct caller *c, const char *path, bool make)
+enum dir_op { OP_MKDIR, OP_RMDIR, OP_UNLINK };
+
+static int dir_op(const struct caller *c, const char *path, enum dir_op op)
 {
+	static const char *const names[] = { "mkdir", "rmdir", "unlink" };
 	char parent[4096];
 	const char *name;
-	struct node dir;
+	struct node dir, target = { 0 };
 	int err = parent_and_name(path, parent, sizeof(parent), &name);
 
 	if (err)
@@ -359,24 +624,49 @@ static int dir_op(const struct caller *c, const char *path, bool make)
 	err = resolve(c, parent, &dir);
 	if (err)
 		return err;
-	int (*op)(const struct caller *, const struct node *, const char *) =
-		make ? dir.ops->mkdir : dir.ops->rmdir;
-	if (!op)
-		err = -EACCES;
-	else if (!may(c, &dir, dir.ops->write_level))
-		err = -EACCES;
+	fail_reset();
+	if (op != OP_MKDIR) {
+		/* The level is the target's: a host admin may remove a host. */
+		err = resolve(c, path, &target);
+		if (err) {
+			node_release(&dir);
+			return err;
+		}
+	}
+	int (*fn)(const struct caller *, const struct node *, const char *) =
+		op == OP_MKDIR ? dir.ops->mkdir : op == OP_RMDIR ? dir.ops->rmdir : dir.ops->unlink;
+	enum level need = op == OP_MKDIR ? dir.ops->write_level
+			  : target.ops->remove_level ? target.ops->remove_level : LEVEL_ADMIN;
+	const struct node *subject = op == OP_MKDIR ? &dir : &target;
+
+	if (!fn)
+		err = op == OP_MKDIR ? -EACCES : -EPERM;
+	else if (!may(c, subject, need))
+		err = tree_deny("%s needs the %s level", names[op], level_name(need));
 	else
-		err = op(c, &dir, name);
+		err = fn(c, &dir, name);
+	/* Only acts are on record: EACCES/EPERM for a directory that has no
+	 * such operation is a plain refusal, like on any filesystem. */
+	if (fn || err != -EPERM) {
+		const char *host = dir.host ? dir.host->name : dir.ops == &hosts_dir_ops ? name : NULL;
+		outcome(c, path, subject, host, names[op], name, "", err);
+	}
+	node_release(&target);
 	node_release(&dir);
 	return err;
 }
 
 int tree_mkdir(const struct caller *c, const char *path)
 {
-	return dir_op(c, path, true);
+	return dir_op(c, path, OP_MKDIR);
 }
 
 int tree_rmdir(const struct caller *c, const char *path)
 {
-	return dir_op(c, path, false);
+	return dir_op(c, path, OP_RMDIR);
+}
+
+int tree_unlink(const struct caller *c, const char *path)
+{
+	return dir_op(c, path, OP_UNLINK);
 }

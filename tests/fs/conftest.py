@@ -95,6 +95,16 @@ def listdir_set(path):
     return set(os.listdir(path))
 
 
+# Files every object directory (containers/, images/, networks/, volumes/)
+# has besides its objects.
+CONTROL_FILES = {"ctl", "error"}
+
+
+def objects(path):
+    """The objects listed in a containers/images/networks/volumes dir."""
+    return set(os.listdir(path)) - CONTROL_FILES
+
+
 def parse_rfc3339_ns(text):
     """Docker's RFC 3339 time with up to 9 fraction digits -> ns since the epoch."""
     import calendar

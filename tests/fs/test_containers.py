@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (ENGINES, IMAGE, check_all_sizes, eventually, parse_rfc3339_ns, read_text,
+from conftest import (objects, ENGINES, IMAGE, check_all_sizes, eventually, parse_rfc3339_ns, read_text,
                       unique, wait_until)
 
 APPEAR = 1.0          # a created container is in `ls` within this (seconds)
@@ -69,7 +69,7 @@ def test_names_equal_docker_ps(mount, fleet, cleanup, host):
 
     def same():
         want = engine.container_names()
-        got = set(os.listdir(mount.p("hosts", host, "containers")))
+        got = objects(mount.p("hosts", host, "containers"))
         assert got == want, f"only in dockfs: {got - want}, only in docker: {want - got}"
         return got
     got = eventually(same, 2)
@@ -107,7 +107,7 @@ def test_names_equal_docker_ps_with_swarm_tasks(mount, fleet, global_service, ho
 
     def same():
         want = engine.container_names()
-        got = set(os.listdir(mount.p("hosts", host, "containers")))
+        got = objects(mount.p("hosts", host, "containers"))
         assert got == want, f"only in dockfs: {got - want}, only in docker: {want - got}"
     eventually(same, 2)
     for t in tasks:

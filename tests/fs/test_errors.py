@@ -73,7 +73,7 @@ def test_write_readonly_host_file_eacces(mount, rel):
         assert after == before
 
 
-@pytest.mark.parametrize("file", ["id", "name", "image", "state", "status", "created",
+@pytest.mark.parametrize("file", ["id", "image", "state", "status", "created",
                                   "inspect.json", "logs", "stats.json"])
 def test_write_readonly_container_file_eacces(mount, ctr, file):
     path = mount.p("hosts", "solo", "containers", ctr, file)

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from conftest import ENGINES, IMAGE, eventually, read_text, unique
+from conftest import objects, ENGINES, IMAGE, eventually, read_text, unique
 
 
 def test_fleet_containers(mount, fleet, cleanup):
@@ -36,7 +36,7 @@ def test_fleet_containers(mount, fleet, cleanup):
 
 def test_fleet_images(mount, fleet):
     def same():
-        want = {f"{h}:{n}" for h in ENGINES for n in os.listdir(mount.p("hosts", h, "images"))}
+        want = {f"{h}:{n}" for h in ENGINES for n in objects(mount.p("hosts", h, "images"))}
         got = set(os.listdir(mount.p("images")))
         assert got == want, f"only in M/images: {got - want}, only in hosts/: {want - got}"
         return got

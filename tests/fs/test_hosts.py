@@ -8,7 +8,7 @@ from conftest import ENGINES, check_all_sizes, read_text
 
 EXPECTED_TYPE = {"mgr": "swarm_manager", "wrk": "swarm_worker", "solo": "standalone"}
 HOST_FILES = ("url", "type", "status", "description", "default", "version", "info.json")
-HOST_DIRS = ("containers", "images", "networks", "volumes")
+HOST_DIRS = ("containers", "images", "networks", "volumes", "permissions")
 # Contents that change by themselves (info.json: SystemTime, NGoroutines...
 # refreshed by every health check): a size check of them is retried with
 # fresh attributes, since content and size may be taken a moment apart.

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import ENGINES, IMAGE, escape_name, eventually, read_text, wait_until
+from conftest import objects, ENGINES, IMAGE, escape_name, eventually, read_text, wait_until
 
 TAG = "localhost:5000/team/app:1.2"
 TAG_FILE = "localhost:5000%2Fteam%2Fapp:1.2"
@@ -28,7 +28,7 @@ def docker_image_files(engine):
 def test_images_equal_docker_images(mount, fleet, host):
     def same():
         want = docker_image_files(fleet[host])
-        got = set(os.listdir(mount.p("hosts", host, "images")))
+        got = objects(mount.p("hosts", host, "images"))
         assert got == want, f"only in dockfs: {got - want}, only in docker: {want - got}"
     eventually(same, 2)
 
@@ -84,7 +84,7 @@ def test_image_by_id(mount, solo):
 def test_networks_volumes_listed(mount, solo, kind, cmd):
     def same():
         want = set(solo.out(cmd, "ls", "--format", "{{.Name}}").split())
-        got = set(os.listdir(mount.p("hosts", "solo", kind)))
+        got = objects(mount.p("hosts", "solo", kind))
         assert got == want, f"only in dockfs: {got - want}, only in docker: {want - got}"
         return got
     for n in eventually(same, 2):

@@ -9,7 +9,7 @@ import os
 import subprocess
 import time
 
-from conftest import (FLEET, HEALTH_INTERVAL, IMAGE, first_line, read_text, run, unique,
+from conftest import (objects, FLEET, HEALTH_INTERVAL, IMAGE, first_line, read_text, run, unique,
                       wait_until)
 
 UNHEALTHY_WITHIN = HEALTH_INTERVAL + 4     # 5 s
@@ -42,8 +42,8 @@ def test_killed_engine(mount, solo, mgr, cleanup):
     solo.docker("run", "--name", before, IMAGE, "sh", "-c", "echo before-kill")
     base = mount.p("hosts", "solo", "containers")
     wait_until(lambda: before in os.listdir(base), APPEAR, f"{before} listed")
-    cached = set(os.listdir(base))
-    mgr_names = set(os.listdir(mount.p("hosts", "mgr", "containers")))
+    cached = objects(base)
+    mgr_names = objects(mount.p("hosts", "mgr", "containers"))
 
     killed = False
     try:
@@ -60,7 +60,7 @@ def test_killed_engine(mount, solo, mgr, cleanup):
 
         # the other hosts are not held up
         t = time.monotonic()
-        names = set(os.listdir(mount.p("hosts", "mgr", "containers")))
+        names = objects(mount.p("hosts", "mgr", "containers"))
         assert time.monotonic() - t < FAST
         t = time.monotonic()
         r = subprocess.run(["ls", mount.p("hosts", "mgr", "containers")],
@@ -70,7 +70,7 @@ def test_killed_engine(mount, solo, mgr, cleanup):
         assert first_line(mount.p("hosts", "mgr", "status")) == "healthy"
 
         # solo's last known state stays readable
-        assert set(os.listdir(base)) == cached
+        assert objects(base) == cached
         assert read_text(os.path.join(base, before, "state")) == "exited\n"
 
         # a live read fails fast, with an errno that says why
@@ -101,7 +101,7 @@ def test_killed_engine(mount, solo, mgr, cleanup):
         assert "before-kill" in read_text(os.path.join(base, before, "logs"))
 
         def same():
-            return set(os.listdir(base)) == solo.container_names()
+            return objects(base) == solo.container_names()
         wait_until(same, 2, "solo's listing to equal docker ps -a after the restart")
     finally:
         if killed or not solo.answers():

@@ -1,0 +1,78 @@
+/* Unit tests: the create allowlist (access.c), shape by shape, as the
+ * Portainer CVEs taught: every place a host path or privilege can hide. */
+#include <errno.h>
+
+#include "access.h"
+#include "check.h"
+
+static void allowed(const char *json)
+{
+	char why[256] = "";
+	json_t *j = json_loads(json, 0, NULL);
+
+	CHECK(j && access_check_container_spec(j, why, sizeof(why)) == 0, "allowed: %s (%s)",
+	      json, why);
+	json_decref(j);
+}
+
+static void refused(const char *json)
+{
+	char why[256] = "";
+	json_t *j = json_loads(json, 0, NULL);
+
+	CHECK(j && access_check_container_spec(j, why, sizeof(why)) == -EACCES && why[0],
+	      "refused: %s (%s)", json, why);
+	json_decref(j);
+}
+
+int main(void)
+{
+	allowed("{\"Image\":\"busybox\"}");
+	allowed("{\"Image\":\"busybox\",\"HostConfig\":{}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":[\"data:/data\",\"cache:/c:ro\"]}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\"}]}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\"}]}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"NetworkMode\":\"bridge\",\"Privileged\":false,\"CapAdd\":[]}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[{\"HostPort\":\"8080\"}]}}}");
+	allowed("{\"Image\":\"b\",\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"always\"}}}");
+
+	refused("[]");
+	refused("{\"Image\":\"b\",\"HostConfig\":\"x\"}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":[\"/etc:/x\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":[\"/:/host:ro\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":[\"./rel:/x\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":[7]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/\",\"Target\":\"/h\"}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"npipe\",\"Source\":\"x\",\"Target\":\"/h\"}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Source\":\"/\",\"Target\":\"/h\"}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\","
+		"\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}}}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Privileged\":true}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"NetworkMode\":\"host\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"PidMode\":\"host\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"IpcMode\":\"host\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"UTSMode\":\"host\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"UsernsMode\":\"host\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Devices\":[{\"PathOnHost\":\"/dev/sda\"}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"DeviceRequests\":[{\"Count\":-1}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"CapAdd\":[\"SYS_ADMIN\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"SecurityOpt\":[\"apparmor=unconfined\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Sysctls\":{\"kernel.x\":\"1\"}}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"VolumesFrom\":[\"other\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"CgroupParent\":\"/\"}}");
+	refused("{\"Image\":\"b\",\"Binds\":[\"/etc:/x\"]}");
+
+	char why[128];
+	json_t *v = json_loads("{\"Name\":\"v\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}", 0, NULL);
+	CHECK(access_check_driver_opts(v, why, sizeof(why)) == -EACCES, "volume bind by driver options refused");
+	json_decref(v);
+	v = json_loads("{\"Name\":\"v\",\"Driver\":\"local\"}", 0, NULL);
+	CHECK(access_check_driver_opts(v, why, sizeof(why)) == 0, "plain local volume allowed");
+	json_decref(v);
+
+	enum level l;
+	CHECK(level_parse("operator", &l) == 0 && l == LEVEL_OPERATOR, "level_parse operator");
+	CHECK(level_parse("root", &l) == -EINVAL, "level_parse refuses root");
+	CHECK_STR(level_name(LEVEL_VIEWER), "viewer");
+	return check_done();
+}
