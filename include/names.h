@@ -21,7 +21,8 @@ int name_escape(const char *name, char *out, size_t outlen);
  * case), -ENAMETOOLONG if out is too small. */
 int name_unescape(const char *file, char *out, size_t outlen);
 
-/* Host names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+/* Host and user names: 1..64 of [A-Za-z0-9._-], not starting with '.' or
+ * '-', and not "error" or "ctl" (files of the directories they are in). */
 bool name_host_valid(const char *name);
 
 /* True if s is a prefix (at least 4 hex digits) of the hex id. */

@@ -5,8 +5,8 @@
  * Two references: the producer's and the reader's.  The reader cancels
  * when it goes away (the producer sees stream_cancelled() and stops); the
  * producer ends the stream (EOF or an error) when it has no more.  The
- * buffer is bounded: a reader that does not keep up loses the oldest bytes
- * and is told so once with a marker line, and never slows the producer.
+ * buffer is bounded: a reader that does not keep up loses the oldest lines,
+ * is told so by a marker line where they were, and never slows the producer.
  */
 #ifndef DOCKFS_STREAM_H
 #define DOCKFS_STREAM_H

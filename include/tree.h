@@ -37,6 +37,7 @@ struct tree_stat {
 	size_t size;              /* exact content length */
 	struct timespec mtime;
 	bool live;                /* fetched from the engine when opened */
+	bool per_caller;          /* content differs by caller: never cache it */
 };
 
 struct dirent_entry {
@@ -105,6 +106,8 @@ enum level tree_level(const struct caller *c, struct host *host);
 
 /* How long an exec may run (containers.c; -o exec_timeout). */
 extern long containers_exec_timeout_ms;
+/* Stops every followed log and waits for their threads (at unmount). */
+void containers_shutdown(void);
 
 /* The M/audit file and the M/users subtree. */
 extern const struct node_ops audit_file_ops;

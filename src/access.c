@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "access.h"
 #include "log.h"
@@ -237,9 +238,27 @@ static bool nonempty(json_t *v)
 	return true;
 }
 
-/* Namespace modes that join the host's: "host" (and, for the user
- * namespace, anything but the default). */
-static const char *const host_modes[] = {
+/* The engine decodes JSON into Go structs, which match field names without
+ * regard to case: "privileged" is Privileged.  So every field is looked up
+ * the same way, and two spellings of one field are refused as ambiguous. */
+static json_t *field(json_t *obj, const char *name, bool *ambiguous)
+{
+	const char *key;
+	json_t *v, *found = NULL;
+
+	json_object_foreach(obj, key, v) {
+		if (strcasecmp(key, name) == 0) {
+			if (found)
+				*ambiguous = true;
+			found = v;
+		}
+	}
+	return found;
+}
+
+/* Namespace modes: "host" joins the host's; "container:X" joins another
+ * container's, which may be the host's (so an operator may do neither). */
+static const char *const ns_modes[] = {
 	"NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode",
 };
 
@@ -247,58 +266,83 @@ static const char *const host_modes[] = {
 static const char *const forbidden_fields[] = {
 	"Privileged", "Devices", "DeviceRequests", "DeviceCgroupRules", "CapAdd",
 	"SecurityOpt", "Sysctls", "VolumesFrom", "CgroupParent", "Runtime",
-	"MaskedPaths", "ReadonlyPaths",
+	"MaskedPaths", "ReadonlyPaths", "Links",
 };
+
+static int check_mount(json_t *m, bool *amb, char *why, size_t whylen)
+{
+	const char *type = json_string_value(field(m, "Type", amb));
+
+	if (!type || (strcasecmp(type, "volume") && strcasecmp(type, "tmpfs")))
+		return deny(why, whylen, "a mount of type %s needs admin", type ? type : "?");
+	if (nonempty(field(field(m, "VolumeOptions", amb), "DriverConfig", amb)))
+		return deny(why, whylen, "%s", "a volume mount with driver options needs admin");
+	if (nonempty(field(m, "BindOptions", amb)))
+		return deny(why, whylen, "%s", "bind options need admin");
+	return 0;
+}
 
 int access_check_container_spec(json_t *body, char *why, size_t whylen)
 {
-	json_t *hc = json_object_get(body, "HostConfig");
+	bool amb = false;
+	json_t *hc, *v, *mounts, *binds;
 	size_t i;
-	json_t *v;
+	int rc;
 
 	if (!json_is_object(body))
 		return deny(why, whylen, "%s", "the spec is not a JSON object");
-	if (hc && !json_is_object(hc))
+	hc = field(body, "HostConfig", &amb);
+	if (hc && !json_is_object(hc) && !json_is_null(hc))
 		return deny(why, whylen, "%s", "HostConfig is not an object");
 	for (i = 0; i < sizeof(forbidden_fields) / sizeof(forbidden_fields[0]); i++) {
-		if (nonempty(json_object_get(hc, forbidden_fields[i])))
+		if (nonempty(field(hc, forbidden_fields[i], &amb)))
 			return deny(why, whylen, "HostConfig.%s needs admin", forbidden_fields[i]);
 	}
-	for (i = 0; i < sizeof(host_modes) / sizeof(host_modes[0]); i++) {
-		const char *m = json_string_value(json_object_get(hc, host_modes[i]));
-		if (m && strcmp(m, "host") == 0)
-			return deny(why, whylen, "HostConfig.%s=host needs admin", host_modes[i]);
+	for (i = 0; i < sizeof(ns_modes) / sizeof(ns_modes[0]); i++) {
+		const char *m = json_string_value(field(hc, ns_modes[i], &amb));
+		if (m && (strcasecmp(m, "host") == 0 || strncasecmp(m, "container:", 10) == 0))
+			return deny(why, whylen, "HostConfig.%s=host or container:... needs admin",
+				    ns_modes[i]);
 	}
-	json_array_foreach(json_object_get(hc, "Binds"), i, v) {
+	binds = field(hc, "Binds", &amb);
+	if (nonempty(binds) && !json_is_array(binds))
+		return deny(why, whylen, "%s", "Binds is not a list");
+	json_array_foreach(binds, i, v) {
 		const char *b = json_string_value(v);
 		/* "name:/dst" is a named volume; "/src:/dst" a host path. */
-		if (!b || b[0] == '/' || b[0] == '.' || b[0] == '~' || !strchr(b, ':'))
+		if (!b || b[0] == '/' || b[0] == '.' || b[0] == '~' || b[0] == '\\' ||
+		    !strchr(b, ':'))
 			return deny(why, whylen, "a bind of a host path (%s) needs admin",
 				    b ? b : "?");
 	}
-	json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
-		const char *type = json_string_value(json_object_get(v, "Type"));
-		json_t *vo = json_object_get(v, "VolumeOptions");
-		if (!type || (strcmp(type, "volume") && strcmp(type, "tmpfs")))
-			return deny(why, whylen, "a mount of type %s needs admin", type ? type : "?");
-		if (nonempty(json_object_get(vo, "DriverConfig")))
-			return deny(why, whylen, "%s", "a volume mount with driver options needs admin");
-		if (nonempty(json_object_get(v, "BindOptions")))
-			return deny(why, whylen, "%s", "bind options need admin");
+	mounts = field(hc, "Mounts", &amb);
+	if (nonempty(mounts) && !json_is_array(mounts))
+		return deny(why, whylen, "%s", "Mounts is not a list");
+	json_array_foreach(mounts, i, v) {
+		rc = check_mount(v, &amb, why, whylen);
+		if (rc)
+			return rc;
 	}
-	/* The old top-level places some API versions still read. */
-	if (nonempty(json_object_get(body, "Binds")) || nonempty(json_object_get(body, "Privileged")))
-		return deny(why, whylen, "%s", "top-level Binds/Privileged need admin");
+	/* Old top-level places some API versions still read. */
+	if (nonempty(field(body, "Binds", &amb)) || nonempty(field(body, "Privileged", &amb)) ||
+	    nonempty(field(body, "Mounts", &amb)))
+		return deny(why, whylen, "%s", "top-level Binds/Mounts/Privileged need admin");
+	if (amb)
+		return deny(why, whylen, "%s", "a field is given twice (in two spellings)");
 	return 0;
 }
 
 int access_check_driver_opts(json_t *body, char *why, size_t whylen)
 {
-	if (nonempty(json_object_get(body, "DriverOpts")) || nonempty(json_object_get(body, "Options")))
+	bool amb = false;
+	const char *driver = json_string_value(field(body, "Driver", &amb));
+
+	if (nonempty(field(body, "DriverOpts", &amb)) || nonempty(field(body, "Options", &amb)))
 		return deny(why, whylen, "%s", "driver options need admin");
-	const char *driver = json_string_value(json_object_get(body, "Driver"));
 	if (driver && *driver && strcmp(driver, "local") && strcmp(driver, "bridge") &&
 	    strcmp(driver, "overlay"))
 		return deny(why, whylen, "driver %s needs admin", driver);
+	if (amb)
+		return deny(why, whylen, "%s", "a field is given twice (in two spellings)");
 	return 0;
 }

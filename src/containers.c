@@ -215,12 +215,39 @@ static int fetch_logs(const struct node *n, bool tty, struct buf *out)
 /* A followed log: one thread per reader, its transfer cancelled when the
  * reader goes away (stream_cancelled) or the container stops (EOF). */
 struct follower {
+	struct follower *next;    /* in followers, under followers_lock */
 	struct host *h;           /* counted reference */
 	struct stream *s;
 	bool tty;
+	bool stop;                /* shutting down: under followers_lock */
 	struct buf partial;       /* an incomplete multiplexed frame */
 	char path[API_PATH_MAX];
 };
+
+/* Every running follower, so that unmounting stops them all. */
+static pthread_mutex_t followers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t followers_gone = PTHREAD_COND_INITIALIZER;
+static struct follower *followers;
+
+void containers_shutdown(void)
+{
+	pthread_mutex_lock(&followers_lock);
+	for (struct follower *f = followers; f; f = f->next)
+		f->stop = true;
+	while (followers)
+		pthread_cond_wait(&followers_gone, &followers_lock);
+	pthread_mutex_unlock(&followers_lock);
+}
+
+static bool follower_stopping(struct follower *f)
+{
+	bool stop;
+
+	pthread_mutex_lock(&followers_lock);
+	stop = f->stop;
+	pthread_mutex_unlock(&followers_lock);
+	return stop || stream_cancelled(f->s);
+}
 
 static size_t follow_write(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -246,7 +273,7 @@ static int follow_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t u
 {
 	struct follower *f = arg;
 
-	return stream_cancelled(f->s);
+	return follower_stopping(f);
 }
 
 static void *follow_thread(void *arg)
@@ -263,7 +290,7 @@ static void *follow_thread(void *arg)
 		CURLcode cc = curl_easy_perform(easy);
 		long status = 0;
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-		err = stream_cancelled(f->s) ? 0 : docker_errno(status, cc, false);
+		err = follower_stopping(f) ? 0 : docker_errno(status, cc, false);
 		curl_easy_cleanup(easy);
 		curl_slist_free_all(hdr);
 	}
@@ -271,6 +298,15 @@ static void *follow_thread(void *arg)
 	stream_put(f->s);
 	host_put(f->h);
 	buf_free(&f->partial);
+	pthread_mutex_lock(&followers_lock);
+	for (struct follower **pp = &followers; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&followers_gone);
+	pthread_mutex_unlock(&followers_lock);
 	free(f);
 	return NULL;
 }
@@ -307,7 +343,13 @@ static int container_follow(const struct caller *c, const struct node *n, struct
 	logs_path(n->key, &o, f->path, sizeof(f->path));
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&followers_lock);
 	err = pthread_create(&th, &attr, follow_thread, f);
+	if (!err) {
+		f->next = followers;
+		followers = f;
+	}
+	pthread_mutex_unlock(&followers_lock);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		host_put(f->h);
@@ -928,6 +970,7 @@ static int exec_stat(const struct caller *c, const struct node *n, struct tree_s
 	int err = container_stat(c, n, st);
 
 	st->live = false; /* size: the caller's last result, computed by read */
+	st->per_caller = true;
 	return err;
 }
 
@@ -976,7 +1019,9 @@ static int create_write(const struct caller *c, const struct node *n, const char
 		skip++;
 	if (skip < len && data[skip] == '{') {
 		json_error_t je;
-		body = json_loadb(data, len, 0, &je);
+		/* Duplicate keys are refused: what is checked must be what the
+		 * engine decodes. */
+		body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 		if (!body || !json_is_object(body)) {
 			json_decref(body);
 			return tree_fail(-EINVAL, "bad JSON: %s (line %d)", je.text, je.line);
@@ -1031,6 +1076,8 @@ static int create_write(const struct caller *c, const struct node *n, const char
 		err = act(n->host, "POST", path, NULL, 0, false, NULL);
 	}
 	if (id[0]) {
+		if (!name)
+			tree_set_resource(id);
 		settle(n->host, id);
 		if (out)
 			buf_printf(out, "%s\n", id);

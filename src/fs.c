@@ -68,6 +68,8 @@ struct handle {
 	atomic_int refs;
 	pthread_mutex_t lock;   /* content is replaced by a write's answer */
 	off_t answer_at;        /* where the write that answered ended */
+	off_t answer_origin;    /* the file offset the answer starts at */
+	bool answer_fresh;      /* no read since the answer came */
 	struct caller opener;
 	struct buf content;
 	char path[];
@@ -189,7 +191,7 @@ static void reply_entry(fuse_req_t req, const char *path)
 	struct inode *in = inode_ref(path);
 	e.ino = ino_of(in);
 	/* A live file's size changes with every fetch: never cache it. */
-	e.attr_timeout = ts.live ? 0 : options(req)->attr_timeout;
+	e.attr_timeout = ts.live || ts.per_caller ? 0 : options(req)->attr_timeout;
 	e.entry_timeout = options(req)->entry_timeout;
 	fill_stat(&ts, in->number, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0)
@@ -249,7 +251,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		pthread_mutex_unlock(&h->lock);
 	}
 	fill_stat(&ts, in->number, &st);
-	fuse_reply_attr(req, &st, ts.live ? 0 : options(req)->attr_timeout);
+	fuse_reply_attr(req, &st, ts.live || ts.per_caller ? 0 : options(req)->attr_timeout);
 }
 
 /* Truncation is how `echo x > file` starts; it changes nothing by itself.
@@ -553,9 +555,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	atomic_fetch_add(&h->refs, 1);
 	pthread_mutex_lock(&h->lock);
 	/* After `echo cmd >&3`, `cat <&3` reads on from where the write
-	 * ended; a reader that seeks back to 0 reads the same answer. */
-	if (h->answer_at && off >= h->answer_at)
-		off -= h->answer_at;
+	 * ended; a reader that seeks back to 0 reads the same answer.  The
+	 * first read after the write decides which. */
+	if (h->answer_fresh) {
+		h->answer_origin = off >= h->answer_at ? h->answer_at : 0;
+		h->answer_fresh = false;
+	}
+	off -= h->answer_origin;
 	if (off < 0 || (size_t)off >= h->content.len) {
 		fuse_reply_buf(req, NULL, 0);
 	} else {
@@ -580,6 +586,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		struct buf old = h->content;
 		h->content = answer;
 		h->answer_at = off + (off_t)size;
+		h->answer_fresh = true;
 		answer = old;
 		pthread_mutex_unlock(&h->lock);
 	}

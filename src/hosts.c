@@ -217,8 +217,11 @@ static int host_list(const struct caller *c, const struct node *dir, struct dirl
 {
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, host_attrs[i].name, NODE_FILE);
+	enum level lvl = tree_level(c, dir->host);
+
 	for (size_t i = 0; i < N_DIRS; i++)
-		dirlist_add(out, host_dirs[i].name, NODE_DIR);
+		if (lvl >= host_dirs[i].ops->read_level)
+			dirlist_add(out, host_dirs[i].name, NODE_DIR);
 	return 0;
 }
 

@@ -20,9 +20,10 @@
 
 struct config {
 	char *db;
-	char *admins;          /* "-o admins=UID,UID" */
+	char *admins;          /* "-o admins=UID:UID" */
 	char *default_level;   /* "-o default_level=viewer" */
 	int exec_timeout;
+	int private_mount;     /* "-o private": no allow_other */
 	char **hosts;          /* "NAME=URL" from --host, in order */
 	size_t nhosts;
 	int health_interval;
@@ -45,6 +46,7 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("admins=%s", admins),
 	OPT("default_level=%s", default_level),
 	OPT("exec_timeout=%d", exec_timeout),
+	OPT("private", private_mount),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -78,11 +80,12 @@ static void usage(const char *prog)
 	       "    -o resync_interval=N   seconds between full relists (default 300)\n"
 	       "    -o entry_timeout=T     seconds the kernel caches names (default 0.5)\n"
 	       "    -o attr_timeout=T      seconds the kernel caches attributes (default 0.5)\n"
-	       "    -o admins=UID[,UID...] global admins (default: root and the mounting user)\n"
+	       "    -o admins=UID[:UID...] global admins (default: root and the mounting user)\n"
 	       "    -o default_level=L     level of uids that are no user: none|viewer|operator\n"
 	       "                           (default none)\n"
 	       "    -o exec_timeout=N      seconds an exec may run (default 60)\n"
-	       "    -o allow_other         let other users in: dockfs checks their levels\n"
+	       "    -o private             only the mounting user may enter (default: shared\n"
+	       "                           with allow_other when permitted; levels apply)\n"
 	       "    --version              print the version\n\n",
 	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
 				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
@@ -121,7 +124,24 @@ static int make_parent_dirs(const char *path)
 	return 0;
 }
 
-/* "-o admins=0,1000": the global admins, replacing root + the mounter. */
+/* Whether this user may mount with allow_other (root, or user_allow_other
+ * in /etc/fuse.conf, as fusermount3 checks). */
+static bool allow_other_permitted(void)
+{
+	char line[256];
+	bool ok = geteuid() == 0;
+	FILE *f = ok ? NULL : fopen("/etc/fuse.conf", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "user_allow_other", 16) == 0)
+			ok = true;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* "-o admins=0:1000": the global admins, replacing root + the mounter.
+ * Colons, since libfuse splits -o on commas (an escaped "\\," works too). */
 static int parse_admins(const char *text, uid_t **out, size_t *n)
 {
 	char *copy = strdup(text), *p = copy, *tok, *end;
@@ -236,7 +256,7 @@ int main(int argc, char *argv[])
 	}
 	if (cfg.admins) {
 		if (parse_admins(cfg.admins, &admins, &ao.nadmins) < 0) {
-			fprintf(stderr, "dockfs: -o admins=%s: expected UID[,UID...]\n", cfg.admins);
+			fprintf(stderr, "dockfs: -o admins=%s: expected UID[:UID...]\n", cfg.admins);
 			goto out;
 		}
 		ao.admins = admins;
@@ -263,9 +283,6 @@ int main(int argc, char *argv[])
 		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, cfg.db) < 0)
 			goto out;
 		free(cfg.db);
-	free(cfg.admins);
-	free(cfg.default_level);
-	free(admins);
 		cfg.db = abs;
 	}
 	err = make_parent_dirs(cfg.db);
@@ -288,6 +305,10 @@ int main(int argc, char *argv[])
 
 	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout };
 	fuse_opt_add_arg(&args, "-ofsname=dockfs");
+	/* Shared by default: several users on one mount, each seeing what
+	 * their levels allow (the daemon's checks, not mode bits, protect). */
+	if (!cfg.private_mount && allow_other_permitted())
+		fuse_opt_add_arg(&args, "-oallow_other");
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fsopt);
 	if (!se)
 		goto out;
@@ -342,6 +363,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
+	containers_shutdown();
 	fleet_free(fleet);
 	access_free();
 	store_close(st);
@@ -352,6 +374,9 @@ out:
 		free(cfg.hosts[i]);
 	free(cfg.hosts);
 	free(cfg.db);
+	free(cfg.admins);
+	free(cfg.default_level);
+	free(admins);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;

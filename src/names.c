@@ -60,6 +60,9 @@ bool name_host_valid(const char *name)
 
 	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
 		return false;
+	/* Files of M/hosts itself. */
+	if (strcmp(name, "error") == 0 || strcmp(name, "ctl") == 0)
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (!isalnum(c) && c != '.' && c != '_' && c != '-')

@@ -5,6 +5,7 @@
  * a few scalars from the list API's summary, and inspect.json fetched when
  * opened.  Objects are also found by full or unique short id.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,9 @@ static const struct object_kind_desc kinds[OBJ_KINDS] = {
 };
 
 extern const struct node_ops images_dir_ops, networks_dir_ops, volumes_dir_ops,
-	object_dir_ops, object_file_ops, object_live_ops, objects_ctl_ops;
+	object_file_ops, object_live_ops;
+/* Per kind, so that the audit log names what was acted on. */
+extern const struct node_ops object_dir_ops[OBJ_KINDS], objects_ctl_ops[OBJ_KINDS];
 
 static const struct object_kind_desc *kind_of_dir(const struct node *dir)
 {
@@ -141,7 +144,7 @@ static int objects_lookup(const struct caller *c, const struct node *dir, const 
 	int err = 0;
 
 	if (strcmp(name, "ctl") == 0) {
-		node_child(child, dir, &objects_ctl_ops);
+		node_child(child, dir, &objects_ctl_ops[k->kind]);
 		child->sub[0] = (char)k->kind;
 		return 0;
 	}
@@ -152,9 +155,10 @@ static int objects_lookup(const struct caller *c, const struct node *dir, const 
 	pthread_rwlock_rdlock(&h->lock);
 	struct object *o = host_object_find(h, k->kind, canon);
 	if (o) {
-		node_child(child, dir, &object_dir_ops);
+		node_child(child, dir, &object_dir_ops[k->kind]);
 		snprintf(child->key, sizeof(child->key), "%s", o->name);
 		child->attr = k;
+		child->sub[0] = (char)k->kind;
 	} else {
 		err = -ENOENT;
 	}
@@ -239,6 +243,9 @@ static int create_object(const struct caller *c, struct host *h, enum object_kin
 
 	if (tree_level(c, h) < LEVEL_ADMIN && access_check_driver_opts(body, why, sizeof(why)) < 0)
 		return tree_deny("%s", why);
+	/* Docker allows two networks of one name unless asked not to. */
+	if (kind == OBJ_NETWORK)
+		json_object_set_new(body, "CheckDuplicate", json_true());
 	char *text = json_dumps(body, JSON_COMPACT);
 	snprintf(path, sizeof(path), "%s/create", kinds[kind].api);
 	err = act(h, "POST", path, text, true);
@@ -319,6 +326,24 @@ static int ctl_read(const struct caller *c, const struct node *n, struct buf *ou
 	return 0;
 }
 
+/* 10.1.0.0/16 or fd00::/64: the engine answers 500 to a bad one. */
+static bool valid_cidr(const char *s)
+{
+	char addr[64];
+	unsigned char bin[16];
+	const char *slash = strchr(s, '/');
+	char *end;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) || !slash[1])
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	bool v6 = strchr(addr, ':') != NULL;
+	long bits = strtol(slash + 1, &end, 10);
+	return !*end && bits >= 0 && bits <= (v6 ? 128 : 32) &&
+	       inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) == 1;
+}
+
 /* create NAME [options]: the body of /networks/create or /volumes/create. */
 static int parse_create(enum object_kind kind, const struct argv *a, json_t **out)
 {
@@ -349,6 +374,8 @@ static int parse_create(enum object_kind kind, const struct argv *a, json_t **ou
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
 			json_object_set_new(m, key, json_string(eq + 1));
 		} else if (!strcmp(o, "--subnet") && kind == OBJ_NETWORK) {
+			if (!valid_cidr(v))
+				goto bad;
 			json_object_set_new(body, "IPAM",
 					    json_pack("{s:[{s:s}]}", "Config", "Subnet", v));
 		} else {
@@ -409,27 +436,34 @@ static int ctl_write(const struct caller *c, const struct node *n, const char *d
 	return err;
 }
 
-const struct node_ops objects_ctl_ops = {
-	.type = NODE_FILE,
-	.read_level = LEVEL_VIEWER,
-	.write_level = LEVEL_OPERATOR,
-	.read = ctl_read,
-	.write = ctl_write,
+#define OBJECTS_CTL_OPS(what)                   \
+	{                                       \
+		.type = NODE_FILE,              \
+		.resource = what,               \
+		.read_level = LEVEL_VIEWER,     \
+		.write_level = LEVEL_OPERATOR,  \
+		.read = ctl_read,               \
+		.write = ctl_write,             \
+	}
+
+const struct node_ops objects_ctl_ops[OBJ_KINDS] = {
+	[OBJ_IMAGE] = OBJECTS_CTL_OPS("image"),
+	[OBJ_NETWORK] = OBJECTS_CTL_OPS("network"),
+	[OBJ_VOLUME] = OBJECTS_CTL_OPS("volume"),
 };
 
 /* ---- <kind>/<name>/ ------------------------------------------------------ */
 
-/* The node of an object dir holds its kind in attr; of a file, the file's
- * attr, with the kind in sub[0]. */
+/* Every node below an object directory has the kind in sub[0]; attr is the
+ * kind's descriptor for the directory, the file's for a file. */
 static enum object_kind node_kind(const struct node *n)
 {
-	return n->ops == &object_dir_ops ? ((const struct object_kind_desc *)n->attr)->kind
-					 : (enum object_kind)n->sub[0];
+	return (enum object_kind)n->sub[0];
 }
 
 static int object_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
 {
-	const struct object_attr *a = n->ops == &object_dir_ops ? NULL : n->attr;
+	const struct object_attr *a = n->ops->type == NODE_DIR ? NULL : n->attr;
 	int err = 0;
 
 	st->live = a && !a->show;
@@ -468,13 +502,21 @@ static int object_list(const struct caller *c, const struct node *dir, struct di
 	return 0;
 }
 
-const struct node_ops object_dir_ops = {
-	.type = NODE_DIR,
-	.remove_level = LEVEL_OPERATOR,
-	.read_level = LEVEL_VIEWER,
-	.lookup = object_lookup,
-	.list = object_list,
-	.stat = object_stat,
+#define OBJECT_DIR_OPS(what)                    \
+	{                                       \
+		.type = NODE_DIR,               \
+		.resource = what,               \
+		.read_level = LEVEL_VIEWER,     \
+		.remove_level = LEVEL_OPERATOR, \
+		.lookup = object_lookup,        \
+		.list = object_list,            \
+		.stat = object_stat,            \
+	}
+
+const struct node_ops object_dir_ops[OBJ_KINDS] = {
+	[OBJ_IMAGE] = OBJECT_DIR_OPS("image"),
+	[OBJ_NETWORK] = OBJECT_DIR_OPS("network"),
+	[OBJ_VOLUME] = OBJECT_DIR_OPS("volume"),
 };
 
 static int object_read(const struct caller *c, const struct node *n, struct buf *out)

@@ -17,7 +17,8 @@ struct stream {
 	struct buf data;        /* unread bytes from data.data + head */
 	size_t head;
 	size_t max;
-	bool ended, cancelled, overflowed;
+	bool ended, cancelled;
+	bool gap;               /* bytes were dropped: say so before the next */
 	int err;
 	void (*notify)(void *arg);
 	void *notify_arg;
@@ -89,16 +90,7 @@ void stream_push(struct stream *s, const void *p, size_t len)
 		char *nl = memchr(s->data.data + drop, '\n', s->data.len - drop);
 		drop = nl ? (size_t)(nl - s->data.data) + 1 : s->data.len;
 		s->head = drop;
-		if (!s->overflowed) {
-			/* Tell the reader once, in band, where the gap is. */
-			struct buf b = BUF_INIT;
-			buf_puts(&b, OVERFLOW_MARK);
-			buf_append(&b, s->data.data + s->head, s->data.len - s->head);
-			buf_free(&s->data);
-			s->data = b;
-			s->head = 0;
-			s->overflowed = true;
-		}
+		s->gap = true;
 	}
 	pthread_mutex_unlock(&s->lock);
 	notify(s);
@@ -128,6 +120,15 @@ size_t stream_take(struct stream *s, char *dst, size_t max, bool *done, int *err
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->gap && max >= sizeof(OVERFLOW_MARK) - 1) {
+		/* In band, where the gap is: before the bytes that follow it. */
+		memcpy(dst, OVERFLOW_MARK, sizeof(OVERFLOW_MARK) - 1);
+		s->gap = false;
+		*done = false;
+		*err = 0;
+		pthread_mutex_unlock(&s->lock);
+		return sizeof(OVERFLOW_MARK) - 1;
+	}
 	n = s->data.len - s->head;
 	if (n > max)
 		n = max;
@@ -150,7 +151,7 @@ bool stream_ready(struct stream *s)
 	bool r;
 
 	pthread_mutex_lock(&s->lock);
-	r = s->data.len > s->head || s->ended;
+	r = s->data.len > s->head || s->ended || s->gap;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -405,6 +405,7 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 		struct buf b = BUF_INIT;
 		char dir[4096];
 
+		st->per_caller = true;
 		dir_of(path, dir, sizeof(dir));
 		error_get(c->uid, dir, &b);
 		st->size = b.len;
@@ -438,7 +439,7 @@ int tree_list(const struct caller *c, const char *path, struct dirlist *out)
 	if (err)
 		return err;
 	err = n.ops->list ? n.ops->list(c, &n, out) : -ENOTDIR;
-	if (!err && n.ops->error_file)
+	if (!err && n.ops->error_file && may(c, &n, n.ops->write_level))
 		dirlist_add(out, "error", NODE_FILE);
 	node_release(&n);
 	return err;
@@ -499,6 +500,13 @@ static void write_action(const char *path, const char *data, size_t len, char *o
 	if (strcmp(file, "ctl") == 0) {
 		size_t i = 0;
 
+		while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t'))
+			i++;
+		if (i < len && data[i] == '{') {
+			snprintf(out, outlen, "create"); /* a JSON create body */
+			return;
+		}
+		i = 0;
 		while (i < len && i + 1 < outlen && data[i] >= 'a' && data[i] <= 'z')
 			i++;
 		if (i == 0 || (i < len && data[i] != ' ' && data[i] != '\n'))
@@ -645,9 +653,9 @@ static int dir_op(const struct caller *c, const char *path, enum dir_op op)
 		err = tree_deny("%s needs the %s level", names[op], level_name(need));
 	else
 		err = fn(c, &dir, name);
-	/* Only acts are on record: EACCES/EPERM for a directory that has no
-	 * such operation is a plain refusal, like on any filesystem. */
-	if (fn || err != -EPERM) {
+	/* Only acts are on record: a directory that has no such operation
+	 * refuses like any filesystem would. */
+	if (fn) {
 		const char *host = dir.host ? dir.host->name : dir.ops == &hosts_dir_ops ? name : NULL;
 		outcome(c, path, subject, host, names[op], name, "", err);
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "names.h"
 #include "store.h"
 #include "tree.h"
 
@@ -72,6 +73,9 @@ static int users_mkdir(const struct caller *c, const struct node *dir, const cha
 	long long uid = -1;
 	int err;
 
+	if (!name_host_valid(name))
+		return tree_fail(-EINVAL, "%s: user names are 1-64 of A-Z a-z 0-9 . _ - "
+				 "(not first: . -; not error or ctl)", name);
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res)
 		uid = (long long)pw.pw_uid;
 	err = store_user_add(store(), name, uid, false);

@@ -13,9 +13,11 @@ Environment:
 Only the standard library and pytest: the docker CLI runs as a subprocess,
 the Engine API is spoken with http.client over the engine's unix socket.
 """
+import errno
 import http.client
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -166,11 +168,22 @@ def check_sizes(path, name, time_varying):
 
 
 
+# Files that never reach EOF while their object lives (they block and
+# deliver lines as they come): a size check would read them forever.
+STREAM_FILES = ("logs.follow", "events")
+
+
+def is_stream(name):
+    return name in STREAM_FILES or name.startswith("logs.follow@")
+
+
 def check_all_sizes(items):
     """check_sizes on each (path, name, time_varying); fails with every
-    mismatch at once."""
+    mismatch at once.  Directories and stream files are passed over."""
     errors = []
     for path, name, time_varying in items:
+        if is_stream(name) or os.path.isdir(path):
+            continue
         try:
             check_sizes(path, name, time_varying)
         except AssertionError as e:
@@ -246,6 +259,29 @@ class Engine:
             return status == 200
         except OSError:
             return False
+
+    def exists(self, name):
+        """A container of that exact name exists (docker ps -a)."""
+        out = self.out("ps", "-a", "--filter", f"name=^/{name}$", "--format", "{{.Names}}")
+        return name in out.split()
+
+    def state(self, name):
+        """`State.Status StartedAt` of a container, to tell a change."""
+        return self.inspect(name, "{{.State.Status}} {{.State.StartedAt}}")
+
+    def created_events(self, since, name):
+        """How many `create` events the engine logged for a container of that
+        name between since (unix seconds) and now."""
+        out = self.out("events", "--since", str(int(since)), "--until", f"{time.time():.6f}",
+                       "--filter", "type=container", "--filter", "event=create",
+                       "--format", "{{.Actor.Attributes.name}}", timeout=20)
+        return out.split().count(name)
+
+    def volume_names(self):
+        return set(self.out("volume", "ls", "-q").split())
+
+    def network_names(self):
+        return set(self.out("network", "ls", "--format", "{{.Name}}").split())
 
 
 def fleet_cmd(*args, timeout=180):
@@ -373,6 +409,8 @@ class Mount:
 @pytest.fixture(scope="session")
 def workdir():
     d = tempfile.mkdtemp(prefix="dockfs-test-")
+    # other users (tests/fs/test_permissions.py) reach the mounts below it
+    os.chmod(d, 0o755)
     yield d
     # only if nothing is mounted under it any more
     with open("/proc/self/mountinfo") as f:
@@ -385,7 +423,7 @@ def workdir():
 def mount(fleet, workdir):
     """dockfs over the three engines, every host healthy."""
     m = Mount(workdir, os.path.join(workdir, "session.db"),
-              {e.name: e.url for e in fleet.values()})
+              {e.name: e.url for e in fleet.values()}, options=("allow_other",))
     m.start()
     try:
         m.wait_healthy()
@@ -426,6 +464,15 @@ class Cleanup:
         self.items.append(("image", engine, ref))
         return ref
 
+    def volume(self, engine, name):
+        """Register before the containers that use it (removed in reverse)."""
+        self.items.append(("volume", engine, name))
+        return name
+
+    def network(self, engine, name):
+        self.items.append(("network", engine, name))
+        return name
+
     def run_all(self):
         errors = []
         for kind, engine, name in reversed(self.items):
@@ -436,6 +483,14 @@ class Cleanup:
                 r = engine.docker("rm", "-f", "-v", name, timeout=60, check=False)
                 if r.returncode != 0 and "No such container" not in r.stderr:
                     errors.append(f"{engine.name}: rm {name}: {r.stderr.strip()}")
+            elif kind == "volume":
+                r = engine.docker("volume", "rm", "-f", name, timeout=60, check=False)
+                if r.returncode != 0 and "no such volume" not in r.stderr.lower():
+                    errors.append(f"{engine.name}: volume rm {name}: {r.stderr.strip()}")
+            elif kind == "network":
+                r = engine.docker("network", "rm", name, timeout=60, check=False)
+                if r.returncode != 0 and "not found" not in r.stderr.lower():
+                    errors.append(f"{engine.name}: network rm {name}: {r.stderr.strip()}")
             else:
                 r = engine.docker("rmi", name, timeout=60, check=False)
                 if r.returncode != 0 and "No such image" not in r.stderr:
@@ -482,3 +537,372 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     failed = len(stats.get("failed", [])) + len(stats.get("error", []))
     terminalreporter.write_line(f"{passed} passed, {failed} failed")
 
+
+
+# ------------------------------------------------------------ writes ----
+
+def bounded(fn, timeout, what):
+    """fn() in a thread, waited for at most timeout seconds: a call into the
+    mount that blocks (a FUSE request the daemon never answers is not
+    interrupted by SIGALRM) fails the test instead of hanging it.  Returns
+    fn's value or raises its exception."""
+    import threading
+    box = {}
+
+    def body():
+        try:
+            box["value"] = fn()
+        except BaseException as e:          # noqa: B902 - handed to the caller
+            box["error"] = e
+    t = threading.Thread(target=body, daemon=True, name=f"bounded: {what}")
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise AssertionError(f"{what}: still blocked after {timeout}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def write_once(path, data, flags=os.O_WRONLY | os.O_TRUNC):
+    """One open and one write(2) of data (str or bytes), as `echo data > path`
+    does; returns what write returned.  Raises OSError (from open, write or
+    close)."""
+    if isinstance(data, str):
+        data = data.encode()
+    fd = os.open(path, flags)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        b = os.read(fd, 1 << 16)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def exec_rw(path, cmd):
+    """exec through one read-write handle: write the command line, read the
+    result from offset 0 of the same handle."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.write(fd, cmd.encode() if isinstance(cmd, str) else cmd)
+        os.lseek(fd, 0, os.SEEK_SET)
+        return read_all(fd).decode(errors="replace")
+    finally:
+        os.close(fd)
+
+
+def split_exit(result):
+    """exec's result 'OUTPUT[exit N]\\n' -> (OUTPUT, N)."""
+    body = result[:-1] if result.endswith("\n") else result
+    head, sep, last = body.rpartition("\n")
+    if not sep:
+        head, last = "", body
+    assert last.startswith("[exit ") and last.endswith("]"), \
+        f"no final [exit N] line in {result!r}"
+    return (head + "\n" if sep else ""), int(last[len("[exit "):-1])
+
+
+def raises_errno(expected, fn, *args, **kw):
+    """Calls fn; asserts it raises OSError with errno in expected (one errno
+    or a tuple).  Returns the exception."""
+    want = expected if isinstance(expected, tuple) else (expected,)
+    try:
+        v = fn(*args, **kw)
+    except OSError as e:
+        assert e.errno in want, \
+            f"expected {[errno.errorcode[w] for w in want]}, got {e!r}"
+        return e
+    raise AssertionError(f"expected {[errno.errorcode[w] for w in want]}, "
+                         f"but the call succeeded and returned {v!r}")
+
+
+def error_text(dirpath):
+    """The caller's `error` file of a directory, stripped."""
+    return read_text(os.path.join(dirpath, "error")).strip()
+
+
+def running_container(engine, cleanup, *, name=None, label=None, image=IMAGE):
+    """A running busybox container that exits at once on SIGTERM (so stop is
+    fast).  Returns its name."""
+    name = cleanup.container(engine, name or unique())
+    args = ["run", "-d", "--name", name]
+    if label:
+        args += ["--label", label]
+    engine.docker(*args, image, "sh", "-c",
+                  "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+    return name
+
+
+def wait_listed_in(mount, host, kind, name, timeout=2):
+    d = mount.p("hosts", host, kind)
+    wait_until(lambda: name in os.listdir(d), timeout, f"{name} in ls {d}")
+
+
+# ------------------------------------------------------------- audit ----
+
+AUDIT_KEYS = {"id", "time", "user", "uid", "host", "action", "resource_type", "resource_id",
+              "details", "outcome", "errno"}
+
+
+def parse_audit(text):
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        assert isinstance(row, dict), line
+        rows.append(row)
+    return rows
+
+
+def audit_rows(mount, after=0):
+    """The audit rows root sees with id > after."""
+    return [r for r in parse_audit(read_text(mount.p("audit"))) if r["id"] > after]
+
+
+def audit_marker(mount):
+    """The id of the last audit row (0 if none)."""
+    rows = parse_audit(read_text(mount.p("audit")))
+    return max((r["id"] for r in rows), default=0)
+
+
+def errno_matches(value, expected):
+    """An audit row's errno (a number, or a name such as "EACCES")."""
+    if expected == 0:
+        return value in (0, None, "", "0")
+    return value == expected or value == errno.errorcode.get(expected)
+
+
+# ------------------------------------------------------------- users ----
+
+# Run as another user by setpriv(1): does one file operation and prints
+# what happened as JSON, so that errnos can be told apart exactly.
+ACT_SCRIPT = r'''
+import json, os, sys
+req = json.loads(sys.argv[1])
+op, path = req["op"], req["path"]
+data = req.get("data")
+data = bytes.fromhex(data) if data is not None else None
+res = {"ok": False}
+stage = "open"
+def read_all(fd):
+    out = []
+    while True:
+        b = os.read(fd, 1 << 16)
+        if not b:
+            return b"".join(out)
+        out.append(b)
+try:
+    if op == "read":
+        fd = os.open(path, os.O_RDONLY)
+        stage = "read"
+        try:
+            res["data"] = read_all(fd).decode(errors="replace")
+        finally:
+            os.close(fd)
+    elif op == "write":
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        stage = "write"
+        try:
+            res["n"] = os.write(fd, data)
+            stage = "close"
+        finally:
+            os.close(fd)
+    elif op == "rw":
+        fd = os.open(path, os.O_RDWR)
+        stage = "write"
+        try:
+            res["n"] = os.write(fd, data)
+            stage = "read"
+            os.lseek(fd, 0, os.SEEK_SET)
+            res["data"] = read_all(fd).decode(errors="replace")
+        finally:
+            os.close(fd)
+    elif op == "open":
+        os.close(os.open(path, req["flags"]))
+    elif op == "listdir":
+        stage = "listdir"
+        res["data"] = sorted(os.listdir(path))
+    elif op == "stat":
+        stage = "stat"
+        os.stat(path)
+    elif op in ("mkdir", "rmdir", "unlink"):
+        stage = op
+        getattr(os, op)(path)
+    else:
+        raise SystemExit("unknown op " + op)
+    res["ok"] = True
+except OSError as e:
+    res.update(errno=e.errno, stage=stage, msg=str(e))
+print(json.dumps(res))
+'''
+
+
+class Act(dict):
+    """What an operation by another user did: ok, errno, stage, data."""
+
+    @property
+    def ok(self):
+        return self.get("ok", False)
+
+    @property
+    def errno(self):
+        return self.get("errno")
+
+    @property
+    def data(self):
+        return self.get("data")
+
+    def expect_ok(self, what=""):
+        assert self.ok, f"{what}: expected success, got {dict(self)}"
+        return self
+
+    def expect_errno(self, expected, what=""):
+        want = expected if isinstance(expected, tuple) else (expected,)
+        assert not self.ok and self.errno in want, \
+            f"{what}: expected {[errno.errorcode[w] for w in want]}, got {dict(self)}"
+        return self
+
+
+class UnixUser:
+    """A system user made for the tests (useradd -M -N, no login shell)."""
+
+    def __init__(self, name):
+        pw = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, pw.pw_uid, pw.pw_gid
+
+    def __repr__(self):
+        return f"UnixUser({self.name}, uid {self.uid})"
+
+    def argv(self, *cmd):
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
+                "--", *cmd]
+
+    def run(self, *cmd, timeout=30, check=False, input=None):
+        """cmd as this user (no groups), bounded in time."""
+        return run(self.argv(*cmd), timeout=timeout, check=check, input=input)
+
+    def sh(self, script, *args, timeout=30):
+        """sh -c script as this user."""
+        return self.run("sh", "-c", script, "sh", *args, timeout=timeout)
+
+    def act(self, op, path, data=None, flags=None, timeout=30):
+        req = {"op": op, "path": path}
+        if data is not None:
+            req["data"] = (data.encode() if isinstance(data, str) else data).hex()
+        if flags is not None:
+            req["flags"] = flags
+        p = self.run("/usr/bin/python3", "-I", "-c", ACT_SCRIPT, json.dumps(req),
+                     timeout=timeout)
+        assert p.returncode == 0 and p.stdout.strip(), \
+            f"act {op} {path} as {self.name}: exit {p.returncode}: {p.stderr}"
+        return Act(json.loads(p.stdout))
+
+    # shorthands
+    def read(self, path):
+        return self.act("read", path)
+
+    def write(self, path, data):
+        return self.act("write", path, data)
+
+    def listdir(self, path):
+        return self.act("listdir", path)
+
+
+class UnixUsers:
+    """Factory of system users, all removed (userdel) at the end."""
+
+    def __init__(self):
+        self.made = []
+
+    def make(self, role):
+        name = f"t-{role}-{secrets.token_hex(4)}"
+        run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name], timeout=30)
+        self.made.append(name)
+        return UnixUser(name)
+
+    def remove_all(self):
+        errors = []
+        for name in reversed(self.made):
+            r = run(["userdel", name], timeout=30, check=False)
+            if r.returncode != 0:
+                errors.append(f"userdel {name}: {r.stderr.strip()}")
+        self.made = []
+        return errors
+
+
+@pytest.fixture(scope="session")
+def unix_users():
+    """make(role) -> UnixUser; every user made is deleted at the end of the
+    session."""
+    u = UnixUsers()
+    yield u
+    errors = u.remove_all()
+    assert not errors, "; ".join(errors)
+
+
+def register_user(mount, user, levels=None, admin=False):
+    """As root: mkdir M/users/NAME (bound to the system user of that name),
+    then its levels per host and its admin flag."""
+    d = mount.p("users", user.name)
+    os.mkdir(d)
+    assert read_text(os.path.join(d, "uid")).strip() == str(user.uid)
+    for host, level in (levels or {}).items():
+        write_once(os.path.join(d, "permissions", host), level + "\n")
+    if admin:
+        write_once(os.path.join(d, "admin"), "1\n")
+    return user
+
+
+def unregister_user(mount, user):
+    d = mount.p("users", user.name)
+    try:
+        os.rmdir(d)
+    except FileNotFoundError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def people(mount, unix_users):
+    """System users with levels on the session mount:
+        viewer   viewer on solo
+        operator operator on solo
+        hostadm  admin on solo
+        gadmin   admin flag (a global admin)
+        stranger a system user dockfs does not know
+        spare    registered, no level anywhere (a target for grants)
+    Registered once for the session, removed from the registry at the end."""
+    p = {
+        "viewer": unix_users.make("view"),
+        "operator": unix_users.make("oper"),
+        "hostadm": unix_users.make("hadm"),
+        "gadmin": unix_users.make("gadm"),
+        "stranger": unix_users.make("strg"),
+        "spare": unix_users.make("spar"),
+    }
+    registered = []
+    try:
+        register_user(mount, p["viewer"], {"solo": "viewer"})
+        registered.append(p["viewer"])
+        register_user(mount, p["operator"], {"solo": "operator"})
+        registered.append(p["operator"])
+        register_user(mount, p["hostadm"], {"solo": "admin"})
+        registered.append(p["hostadm"])
+        register_user(mount, p["gadmin"], admin=True)
+        registered.append(p["gadmin"])
+        register_user(mount, p["spare"])
+        registered.append(p["spare"])
+    except BaseException:
+        for u in registered:
+            unregister_user(mount, u)
+        raise
+    yield p
+    for u in registered:
+        unregister_user(mount, u)

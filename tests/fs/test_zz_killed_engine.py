@@ -42,6 +42,10 @@ def test_killed_engine(mount, solo, mgr, cleanup):
     solo.docker("run", "--name", before, IMAGE, "sh", "-c", "echo before-kill")
     base = mount.p("hosts", "solo", "containers")
     wait_until(lambda: before in os.listdir(base), APPEAR, f"{before} listed")
+    # The model must have seen it exit before the engine goes away, or its
+    # last known state is (rightly) still "running".
+    wait_until(lambda: read_text(os.path.join(base, before, "state")) == "exited\n", 2,
+               f"{before} exited")
     cached = objects(base)
     mgr_names = objects(mount.p("hosts", "mgr", "containers"))
 

@@ -61,6 +61,15 @@ int main(void)
 	refused("{\"Image\":\"b\",\"HostConfig\":{\"VolumesFrom\":[\"other\"]}}");
 	refused("{\"Image\":\"b\",\"HostConfig\":{\"CgroupParent\":\"/\"}}");
 	refused("{\"Image\":\"b\",\"Binds\":[\"/etc:/x\"]}");
+	/* the engine matches field names without regard to case */
+	refused("{\"Image\":\"b\",\"hostconfig\":{\"privileged\":true}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"binds\":[\"/:/h\"]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"mounts\":[{\"type\":\"BIND\",\"source\":\"/\",\"target\":\"/h\"}]}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{},\"hostConfig\":{}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"NetworkMode\":\"container:abc\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"PidMode\":\"container:abc\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Binds\":\"/:/h\"}}");
+	refused("{\"Image\":\"b\",\"HostConfig\":{\"Mounts\":{\"Type\":\"bind\"}}}");
 
 	char why[128];
 	json_t *v = json_loads("{\"Name\":\"v\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}", 0, NULL);
