@@ -165,4 +165,25 @@ void container_free(struct container *c);
 
 const char *host_health_name(enum host_health h);
 
+/* Who watches the model: the event files (events.c) and the kernel
+ * notifier (notify.c).  Each callback runs on the thread that changed the
+ * model (a host's worker, or the thread of an action's refresh), after the
+ * host's lock is released; it must not block.  name is a file name in the
+ * tree (escaped). */
+enum change { CHANGE_CREATED, CHANGE_UPDATED, CHANGE_REMOVED };
+
+struct model_observer {
+	/* Every event the engine reported, as it came (Docker's JSON). */
+	void (*event)(struct host *h, json_t *ev, void *arg);
+	void (*container)(struct host *h, const char *name, enum change c, void *arg);
+	void (*object)(struct host *h, enum object_kind kind, const char *name, enum change c,
+		       void *arg);
+	/* status, type or a setting of the host changed */
+	void (*host)(struct host *h, void *arg);
+	void *arg;
+};
+
+/* Adds an observer (at most a few; before fleet_start). */
+void model_observe(const struct model_observer *o);
+
 #endif

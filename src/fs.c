@@ -25,6 +25,7 @@
 #include "fs.h"
 #include "log.h"
 #include "map.h"
+#include "notify.h"
 #include "stream.h"
 #include "tree.h"
 
@@ -35,6 +36,13 @@ struct inode {
 	uint64_t nlookup;
 	ino_t number;          /* st_ino shown to programs */
 };
+
+static struct fuse_session *session;
+
+void fs_set_session(struct fuse_session *se)
+{
+	session = se;
+}
 
 static pthread_mutex_t itable_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map itable = MAP_INIT;   /* path -> struct inode */
@@ -67,6 +75,8 @@ struct handle {
 	enum handle_kind kind;  /* first: getattr tells the kinds apart */
 	atomic_int refs;
 	pthread_mutex_t lock;   /* content is replaced by a write's answer */
+	struct fuse_pollhandle *ph; /* a poll() waiting for a change */
+	struct handle *poll_next;   /* in pollers, while ph is set */
 	off_t answer_at;        /* where the write that answered ended */
 	off_t answer_origin;    /* the file offset the answer starts at */
 	bool answer_fresh;      /* no read since the answer came */
@@ -198,6 +208,77 @@ static void reply_entry(fuse_req_t req, const char *path)
 		inode_unref(in, 1); /* the kernel did not take it */
 }
 
+bool fs_path_known(const char *path)
+{
+	bool known;
+
+	if (!*path)
+		return true;
+	pthread_mutex_lock(&itable_lock);
+	known = map_get(&itable, path) != NULL;
+	pthread_mutex_unlock(&itable_lock);
+	return known;
+}
+
+void fs_forget_entry(const char *parent, const char *name)
+{
+	fuse_ino_t ino = 0;
+
+	pthread_mutex_lock(&itable_lock);
+	struct inode *in = *parent ? map_get(&itable, parent) : &root_inode;
+	if (in)
+		ino = ino_of(in);
+	pthread_mutex_unlock(&itable_lock);
+	/* Not under the lock: the kernel may answer with FORGETs, whose
+	 * handler takes it. */
+	if (ino && session)
+		fuse_lowlevel_notify_inval_entry(session, ino, name, strlen(name));
+}
+
+/* poll() on a file: readable at once (it is a file), and POLLPRI when its
+ * content differs from what the open file holds, like cgroup.events.  The
+ * waiters are woken by the notifier when the model changes. */
+static pthread_mutex_t pollers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *pollers;
+
+void fs_wake_pollers(const char *path)
+{
+	struct fuse_pollhandle *phs[64];
+	int n = 0;
+
+	pthread_mutex_lock(&pollers_lock);
+	for (struct handle **pp = &pollers; *pp && n < 64;) {
+		struct handle *h = *pp;
+		if (strcmp(h->path, path) == 0) {
+			phs[n++] = h->ph;
+			h->ph = NULL;
+			*pp = h->poll_next;
+		} else {
+			pp = &h->poll_next;
+		}
+	}
+	pthread_mutex_unlock(&pollers_lock);
+	for (int i = 0; i < n; i++) {
+		fuse_lowlevel_notify_poll(phs[i]);
+		fuse_pollhandle_destroy(phs[i]);
+	}
+}
+
+static void pollers_remove(struct handle *h)
+{
+	pthread_mutex_lock(&pollers_lock);
+	for (struct handle **pp = &pollers; *pp; pp = &(*pp)->poll_next) {
+		if (*pp == h) {
+			*pp = h->poll_next;
+			break;
+		}
+	}
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	h->ph = NULL;
+	pthread_mutex_unlock(&pollers_lock);
+}
+
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	/* `echo x > ctl` opens with O_TRUNC: take it in open, no setattr. */
@@ -209,11 +290,39 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 }
 
+/* An entry for something the notifier is removing: it is gone from the
+ * model, but the kernel must find it to remove it. */
+static void reply_vanishing(fuse_req_t req, const char *path, enum node_type type)
+{
+	struct fuse_entry_param e;
+	struct tree_stat ts = { .type = type, .perm = type == NODE_DIR ? 0555 : 0777 };
+
+	clock_gettime(CLOCK_REALTIME, &ts.mtime);
+	memset(&e, 0, sizeof(e));
+	struct inode *in = inode_ref(path);
+	e.ino = ino_of(in);
+	fill_stat(&ts, in->number, &e.attr);
+	if (fuse_reply_entry(req, &e) != 0)
+		inode_unref(in, 1);
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char *path = child_path(parent, name);
 
-	reply_entry(req, path);
+	switch (notify_whoami(fuse_req_ctx(req)->pid, path)) {
+	case SELF_CREATING:
+		fuse_reply_err(req, ENOENT);
+		break;
+	case SELF_REMOVING_DIR:
+		reply_vanishing(req, path, NODE_DIR);
+		break;
+	case SELF_REMOVING_LINK:
+		reply_vanishing(req, path, NODE_LINK);
+		break;
+	default:
+		reply_entry(req, path);
+	}
 	free(path);
 }
 
@@ -263,7 +372,9 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct inode *in = inode_of(ino);
 	int err = 0;
 
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+	if (notify_whoami(fuse_req_ctx(req)->pid, in->path) != SELF_NO)
+		err = 0; /* the notifier's touch: the kernel raises IN_ATTRIB */
+	else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		err = -EPERM;
 	else if (to_set & FUSE_SET_ATTR_SIZE)
 		err = attr->st_size == 0 ? tree_open(&c, in->path, true) : -EINVAL;
@@ -291,7 +402,8 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
-	int err = tree_mkdir(&c, path);
+	/* The notifier's mkdir only announces what the model has already. */
+	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_mkdir(&c, path);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -304,7 +416,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
-	int err = tree_rmdir(&c, path);
+	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_rmdir(&c, path);
 
 	fuse_reply_err(req, -err);
 	free(path);
@@ -314,7 +426,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
-	int err = tree_unlink(&c, path);
+	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_unlink(&c, path);
 
 	fuse_reply_err(req, -err);
 	free(path);
@@ -474,10 +586,28 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	unsigned revents;
 
 	if (sh->kind != HANDLE_STREAM) {
-		/* A snapshot is always readable. */
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLOUT);
+		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+		struct buf now = BUF_INIT;
+		bool changed;
+
+		if (ph) {
+			pthread_mutex_lock(&pollers_lock);
+			if (h->ph)
+				fuse_pollhandle_destroy(h->ph);
+			else {
+				h->poll_next = pollers;
+				pollers = h;
+			}
+			h->ph = ph;
+			pthread_mutex_unlock(&pollers_lock);
+		}
+		tree_read(&h->opener, h->path, &now);
+		pthread_mutex_lock(&h->lock);
+		changed = now.len != h->content.len ||
+			  (now.len && memcmp(now.data, h->content.data, now.len) != 0);
+		pthread_mutex_unlock(&h->lock);
+		buf_free(&now);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM | (changed ? POLLPRI | POLLERR : 0));
 		return;
 	}
 	pthread_mutex_lock(&sh->lock);
@@ -494,10 +624,23 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 static void handle_put(struct handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		pollers_remove(h);
 		buf_free(&h->content);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
 	}
+}
+
+/* Only the notifier makes symlinks: announcing a view entry that exists. */
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	char *path = child_path(parent, name);
+
+	if (notify_whoami(fuse_req_ctx(req)->pid, path) != SELF_NO)
+		reply_entry(req, path);
+	else
+		fuse_reply_err(req, EPERM);
+	free(path);
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -701,6 +844,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,
 	.unlink = fs_unlink,
+	.symlink = fs_symlink,
 	.poll = fs_poll,
 	.open = fs_open,
 	.read = fs_read,

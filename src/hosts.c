@@ -210,6 +210,10 @@ static int host_lookup(const struct caller *c, const struct node *dir, const cha
 			return 0;
 		}
 	}
+	if (strcmp(name, "events") == 0) {
+		node_child(child, dir, &events_file_ops);
+		return 0;
+	}
 	return -ENOENT;
 }
 
@@ -217,6 +221,7 @@ static int host_list(const struct caller *c, const struct node *dir, struct dirl
 {
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, host_attrs[i].name, NODE_FILE);
+	dirlist_add(out, "events", NODE_FILE);
 	enum level lvl = tree_level(c, dir->host);
 
 	for (size_t i = 0; i < N_DIRS; i++)

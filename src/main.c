@@ -12,7 +12,10 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "events.h"
+#include "notify.h"
 #include "fs.h"
+#include "names.h"
 #include "log.h"
 #include "model.h"
 #include "store.h"
@@ -181,7 +184,8 @@ static int register_hosts(struct store *st, const struct config *cfg)
 			return -EINVAL;
 		}
 		*eq = '\0';
-		err = store_host_put(st, cfg->hosts[i], eq + 1);
+		err = name_host_valid(cfg->hosts[i]) ? store_host_put(st, cfg->hosts[i], eq + 1)
+						      : -EINVAL;
 		if (err) {
 			fprintf(stderr, "dockfs: --host %s=%s: %s\n", cfg->hosts[i], eq + 1,
 				strerror(-err));
@@ -333,6 +337,11 @@ int main(int argc, char *argv[])
 	struct tree_ctx tc = { fleet, st, getuid(), { 0, 0 } };
 	clock_gettime(CLOCK_REALTIME, &tc.started);
 	tree_init(&tc);
+	events_init();
+	fs_set_session(se);
+	err = notify_start(se, opts.mountpoint);
+	if (err)
+		log_warn(err, "no inotify events: %s", strerror(-err));
 	err = fleet_start(fleet);
 	if (err) {
 		log_error(err, "cannot load the registered hosts: %s", strerror(-err));
@@ -359,11 +368,13 @@ int main(int argc, char *argv[])
 
 out_unmount:
 	fuse_session_unmount(se);
+	notify_stop();
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();
+	events_shutdown();
 	fleet_free(fleet);
 	access_free();
 	store_close(st);

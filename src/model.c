@@ -25,6 +25,7 @@
 #include "model.h"
 #include "names.h"
 #include "store.h"
+#include "tree.h"
 
 #define PING_TIMEOUT_MS   5000L
 #define LIST_TIMEOUT_MS   30000L
@@ -44,6 +45,46 @@ static const char *const object_list_path[OBJ_KINDS] = {
 	[OBJ_NETWORK] = "/networks",
 	[OBJ_VOLUME] = "/volumes",
 };
+
+/* ---- observers ----------------------------------------------------------- */
+
+#define MAX_OBSERVERS 4
+static struct model_observer observers[MAX_OBSERVERS];
+static int nobservers;
+
+void model_observe(const struct model_observer *o)
+{
+	if (nobservers < MAX_OBSERVERS)
+		observers[nobservers++] = *o;
+}
+
+static void observe_event(struct host *h, json_t *ev)
+{
+	for (int i = 0; i < nobservers; i++)
+		if (observers[i].event)
+			observers[i].event(h, ev, observers[i].arg);
+}
+
+static void observe_container(struct host *h, const char *name, enum change c)
+{
+	for (int i = 0; i < nobservers; i++)
+		if (observers[i].container)
+			observers[i].container(h, name, c, observers[i].arg);
+}
+
+static void observe_object(struct host *h, enum object_kind k, const char *name, enum change c)
+{
+	for (int i = 0; i < nobservers; i++)
+		if (observers[i].object)
+			observers[i].object(h, k, name, c, observers[i].arg);
+}
+
+static void observe_host(struct host *h)
+{
+	for (int i = 0; i < nobservers; i++)
+		if (observers[i].host)
+			observers[i].host(h, observers[i].arg);
+}
 
 const char *host_health_name(enum host_health h)
 {
@@ -632,6 +673,7 @@ static void set_health(struct host *h, enum host_health health, const char *erro
 			log_warn(0, "host %s: unhealthy: %s", h->name, error ? error : "");
 		else
 			log_info("host %s: %s", h->name, host_health_name(health));
+		observe_host(h);
 	}
 	store_host_set_health(h->fleet->store, h->name, host_health_name(health),
 			      NULL, NULL, NULL, NULL, health == HOST_HEALTHY ? type : NULL);
@@ -651,12 +693,16 @@ static const char *detect_type(json_t *info)
 static void apply_info(struct host *h, json_t *info)
 {
 	const char *type = detect_type(info);
+	bool changed;
 
 	pthread_rwlock_wrlock(&h->lock);
 	json_decref(h->info);
 	h->info = info;
+	changed = strcmp(h->host_type, type) != 0;
 	snprintf(h->host_type, sizeof(h->host_type), "%s", type);
 	pthread_rwlock_unlock(&h->lock);
+	if (changed)
+		observe_host(h);
 }
 
 /* ---- the informer ------------------------------------------------------ */
@@ -734,6 +780,7 @@ static void drain_events(struct informer *in)
 		json_t *ev = json_loadb(b->data + start, (size_t)(nl - (b->data + start)), 0, NULL);
 		if (ev) {
 			handle_event(in, ev);
+			observe_event(in->h, ev);
 			json_decref(ev);
 		}
 		start = (size_t)(nl - b->data) + 1;
@@ -770,8 +817,13 @@ static int refresh_container(struct host *h, const char *id)
 	if (err && err != -ENOENT)
 		return err;
 
+	char old_name[256] = "", new_name[256] = "";
+	bool updated = false;
+
 	pthread_rwlock_wrlock(&h->lock);
 	struct container *c = map_get(&h->containers, id);
+	if (c)
+		snprintf(old_name, sizeof(old_name), "%s", c->name);
 	if (err == -ENOENT) {
 		if (c) {
 			unindex_container(h, c);
@@ -779,7 +831,10 @@ static int refresh_container(struct host *h, const char *id)
 			now_ts(&h->changed[OBJ_KINDS]);
 		}
 	} else {
+		struct container before = { 0 };
+
 		if (c) {
+			before = *c;
 			unindex_container(h, c); /* the name may have changed */
 		} else {
 			c = calloc(1, sizeof(*c));
@@ -789,9 +844,24 @@ static int refresh_container(struct host *h, const char *id)
 		}
 		container_from_inspect(c, j);
 		index_container(h, c);
+		snprintf(new_name, sizeof(new_name), "%s", c->name);
+		/* What the scalar files show (status text aside, which moves
+		 * with the clock). */
+		updated = strcmp(before.state, c->state) || strcmp(before.health, c->health) ||
+			  before.pid != c->pid || before.cs.exit_code != c->cs.exit_code ||
+			  before.cs.started != c->cs.started || before.cs.finished != c->cs.finished ||
+			  !before.detailed;
+		if (old_name[0] && strcmp(old_name, new_name))
+			now_ts(&h->changed[OBJ_KINDS]);
 	}
 	pthread_rwlock_unlock(&h->lock);
 	json_decref(j);
+	if (old_name[0] && strcmp(old_name, new_name))
+		observe_container(h, old_name, CHANGE_REMOVED);
+	if (new_name[0] && strcmp(old_name, new_name))
+		observe_container(h, new_name, CHANGE_CREATED);
+	else if (new_name[0] && updated)
+		observe_container(h, new_name, CHANGE_UPDATED);
 	return 0;
 }
 
@@ -842,6 +912,8 @@ static int list_containers(struct informer *in)
 	size_t i;
 	int err;
 
+	struct dirlist created = { 0 };
+
 	err = worker_call(h, "/containers/json?all=1", LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
 	if (err)
 		return err;
@@ -862,6 +934,7 @@ static int list_containers(struct informer *in)
 			container_from_summary(c, e);
 			index_container(h, c);
 			now_ts(&h->changed[OBJ_KINDS]);
+			dirlist_add(&created, c->name, NODE_DIR);
 		}
 		mark_dirty(in, id);
 	}
@@ -870,30 +943,31 @@ static int list_containers(struct informer *in)
 	pthread_rwlock_unlock(&h->lock);
 	map_clear(&seen);
 	json_decref(list);
+	for (size_t k = 0; k < created.n; k++)
+		observe_container(h, created.v[k].name, CHANGE_CREATED);
+	dirlist_free(&created);
 	return 0;
 }
 
-struct names_cmp {
+struct names_diff {
 	const struct map *other;
-	bool same;
+	struct dirlist *only;   /* names of this map not in other */
 };
 
-static void in_other_cb(const char *name, void *v, void *arg)
+static void not_in_other_cb(const char *name, void *v, void *arg)
 {
-	struct names_cmp *nc = arg;
+	struct names_diff *nd = arg;
 
-	if (!map_get(nc->other, name))
-		nc->same = false;
+	if (!map_get(nd->other, name))
+		dirlist_add(nd->only, name, NODE_DIR);
 }
 
-/* Whether two object maps hold the same names (a directory's mtime). */
-static bool same_names(const struct map *a, const struct map *b)
+/* The names in a and not in b. */
+static void names_only_in(const struct map *a, const struct map *b, struct dirlist *out)
 {
-	struct names_cmp nc = { b, a->count == b->count };
+	struct names_diff nd = { b, out };
 
-	if (nc.same)
-		map_foreach(a, in_other_cb, &nc);
-	return nc.same;
+	map_foreach(a, not_in_other_cb, &nd);
 }
 
 static int list_objects(struct informer *in, enum object_kind kind)
@@ -907,15 +981,25 @@ static int list_objects(struct informer *in, enum object_kind kind)
 	err = worker_call(h, object_list_path[kind], LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
 	if (err)
 		return err;
+	struct dirlist added = { 0 }, removed = { 0 };
+
 	objects_from_list(kind, list, &fresh);
 	json_decref(list);
 	pthread_rwlock_wrlock(&h->lock);
 	old = h->objects[kind];
 	h->objects[kind] = fresh;
-	if (!same_names(&old, &fresh))
+	names_only_in(&fresh, &old, &added);
+	names_only_in(&old, &fresh, &removed);
+	if (added.n || removed.n)
 		now_ts(&h->changed[kind]);
 	pthread_rwlock_unlock(&h->lock);
 	objects_clear(&old);
+	for (size_t i = 0; i < removed.n; i++)
+		observe_object(h, kind, removed.v[i].name, CHANGE_REMOVED);
+	for (size_t i = 0; i < added.n; i++)
+		observe_object(h, kind, added.v[i].name, CHANGE_CREATED);
+	dirlist_free(&added);
+	dirlist_free(&removed);
 	return 0;
 }
 

@@ -247,6 +247,7 @@ static const struct {
 	{ "images", &fleet_images_ops },
 	{ "users", &users_dir_ops },
 	{ "audit", &audit_file_ops },
+	{ "events", &fleet_events_file_ops },
 };
 
 #define N_ROOT (sizeof(root_entries) / sizeof(root_entries[0]))

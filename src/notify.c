@@ -1,0 +1,259 @@
+/* notify.c - the notifier thread: inotify events and poll wake-ups for
+ * changes made elsewhere (see notify.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+#include "model.h"
+#include "notify.h"
+
+#define QUEUE_MAX 20000   /* jobs waiting; beyond, the newest are dropped */
+
+enum job_kind { JOB_TOUCH, JOB_CREATE_DIR, JOB_REMOVE_DIR, JOB_CREATE_LINK, JOB_REMOVE_LINK };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	char path[];             /* in the tree: "/hosts/h/containers/c" */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static struct job *head, **tail = &head;
+static size_t queued;
+static bool stopping, running;
+static pthread_t thread;
+static char *mnt;
+
+/* What the thread is doing now, for notify_whoami(); under op_lock. */
+static pthread_mutex_t op_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int self_tid;
+static char op_path[PATH_MAX];
+static enum notify_self op_kind = SELF_OTHER;
+
+enum notify_self notify_whoami(pid_t pid, const char *path)
+{
+	enum notify_self r = SELF_NO;
+
+	if (pid == 0 || pid != atomic_load(&self_tid))
+		return SELF_NO;
+	pthread_mutex_lock(&op_lock);
+	r = strcmp(path, op_path) == 0 ? op_kind : SELF_OTHER;
+	pthread_mutex_unlock(&op_lock);
+	return r;
+}
+
+static void set_op(const char *path, enum notify_self kind)
+{
+	pthread_mutex_lock(&op_lock);
+	snprintf(op_path, sizeof(op_path), "%s", path ? path : "");
+	op_kind = kind;
+	pthread_mutex_unlock(&op_lock);
+}
+
+static void enqueue(enum job_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void enqueue(enum job_kind kind, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	struct job *j = malloc(sizeof(*j) + (size_t)n + 1);
+	if (!j)
+		return;
+	j->next = NULL;
+	j->kind = kind;
+	memcpy(j->path, path, (size_t)n + 1);
+	pthread_mutex_lock(&lock);
+	if (!running || stopping || queued >= QUEUE_MAX) {
+		pthread_mutex_unlock(&lock);
+		free(j);
+		return;
+	}
+	*tail = j;
+	tail = &j->next;
+	queued++;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+}
+
+/* ---- from the model ---------------------------------------------------------- */
+
+/* Files of a container whose content follows its state. */
+static const char *const container_files[] = { "state", "status", "health", "exit_code", "pid" };
+
+static void on_container(struct host *h, const char *name, enum change c, void *arg)
+{
+	switch (c) {
+	case CHANGE_CREATED:
+		enqueue(JOB_CREATE_DIR, "/hosts/%s/containers/%s", h->name, name);
+		enqueue(JOB_CREATE_LINK, "/containers/%s:%s", h->name, name);
+		break;
+	case CHANGE_REMOVED:
+		enqueue(JOB_REMOVE_DIR, "/hosts/%s/containers/%s", h->name, name);
+		enqueue(JOB_REMOVE_LINK, "/containers/%s:%s", h->name, name);
+		break;
+	case CHANGE_UPDATED:
+		for (size_t i = 0; i < sizeof(container_files) / sizeof(container_files[0]); i++)
+			enqueue(JOB_TOUCH, "/hosts/%s/containers/%s/%s", h->name, name,
+				container_files[i]);
+		break;
+	}
+}
+
+static void on_object(struct host *h, enum object_kind kind, const char *name, enum change c,
+		      void *arg)
+{
+	static const char *const dirs[OBJ_KINDS] = { "images", "networks", "volumes" };
+
+	if (c == CHANGE_UPDATED)
+		return;
+	enqueue(c == CHANGE_CREATED ? JOB_CREATE_DIR : JOB_REMOVE_DIR, "/hosts/%s/%s/%s", h->name,
+		dirs[kind], name);
+	if (kind == OBJ_IMAGE)
+		enqueue(c == CHANGE_CREATED ? JOB_CREATE_LINK : JOB_REMOVE_LINK, "/images/%s:%s",
+			h->name, name);
+}
+
+static void on_host(struct host *h, void *arg)
+{
+	enqueue(JOB_TOUCH, "/hosts/%s/status", h->name);
+	enqueue(JOB_TOUCH, "/hosts/%s/type", h->name);
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static void parent_of(const char *path, char *out, size_t len, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	snprintf(out, len, "%.*s", (int)n, path);
+	*name = slash ? slash + 1 : path;
+}
+
+static void run(const struct job *j)
+{
+	char parent[PATH_MAX], full[PATH_MAX * 2];
+	const char *name;
+
+	parent_of(j->path, parent, sizeof(parent), &name);
+	/* Nobody can watch a directory the kernel has not looked up. */
+	if (!fs_path_known(parent)) {
+		if (j->kind == JOB_TOUCH)
+			fs_wake_pollers(j->path);
+		return;
+	}
+	snprintf(full, sizeof(full), "%s%s", mnt, j->path);
+	switch (j->kind) {
+	case JOB_TOUCH:
+		utimensat(AT_FDCWD, full, NULL, AT_SYMLINK_NOFOLLOW);
+		fs_wake_pollers(j->path);
+		break;
+	case JOB_CREATE_DIR:
+	case JOB_CREATE_LINK:
+		/* A name someone already looked up must be forgotten first, or
+		 * the kernel answers EEXIST without asking us. */
+		fs_forget_entry(parent, name);
+		set_op(j->path, SELF_CREATING);
+		if (j->kind == JOB_CREATE_DIR)
+			mkdir(full, 0555);
+		else
+			symlink(".", full);
+		break;
+	case JOB_REMOVE_DIR:
+		set_op(j->path, SELF_REMOVING_DIR);
+		rmdir(full);
+		break;
+	case JOB_REMOVE_LINK:
+		set_op(j->path, SELF_REMOVING_LINK);
+		unlink(full);
+		break;
+	}
+	set_op(NULL, SELF_OTHER);
+}
+
+static void *notifier(void *arg)
+{
+	atomic_store(&self_tid, (int)syscall(SYS_gettid));
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!head && !stopping)
+			pthread_cond_wait(&wake, &lock);
+		if (stopping)
+			break;
+		struct job *j = head;
+		head = j->next;
+		if (!head)
+			tail = &head;
+		queued--;
+		pthread_mutex_unlock(&lock);
+		run(j);
+		free(j);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int notify_start(struct fuse_session *se, const char *mountpoint)
+{
+	static const struct model_observer o = {
+		.container = on_container, .object = on_object, .host = on_host,
+	};
+
+	mnt = realpath(mountpoint, NULL);
+	if (!mnt)
+		return -errno;
+	model_observe(&o);
+	pthread_mutex_lock(&lock);
+	running = true;
+	pthread_mutex_unlock(&lock);
+	if (pthread_create(&thread, NULL, notifier, NULL) != 0) {
+		running = false;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void notify_stop(void)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&lock);
+	if (!running) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	stopping = true;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	pthread_mutex_lock(&lock);
+	while ((j = head)) {
+		head = j->next;
+		free(j);
+	}
+	tail = &head;
+	running = false;
+	pthread_mutex_unlock(&lock);
+	free(mnt);
+	mnt = NULL;
+}
