@@ -38,6 +38,7 @@ struct tree_stat {
 	struct timespec mtime;
 	bool live;                /* fetched from the engine when opened */
 	bool per_caller;          /* content differs by caller: never cache it */
+	bool stream;              /* never ends: read with tree_stream */
 };
 
 struct dirent_entry {
@@ -126,10 +127,9 @@ int tree_mkdir(const struct caller *c, const char *path);
 int tree_rmdir(const struct caller *c, const char *path);
 int tree_unlink(const struct caller *c, const char *path);
 /* Checks that c may open path for reading and/or writing; a refused write
- * is recorded in the audit log. */
-int tree_open(const struct caller *c, const char *path, bool for_write);
-/* Whether path is a stream file (read with tree_stream, not tree_read). */
-bool tree_is_stream(const struct caller *c, const char *path);
+ * is recorded in the audit log.  st (may be NULL) gets what kind of file it
+ * is (type, perm, live, per_caller, stream), not its size. */
+int tree_open(const struct caller *c, const char *path, bool for_write, struct tree_stat *st);
 /* Starts the producer of a stream file; s then belongs to it and the
  * caller (stream.h). */
 int tree_stream(const struct caller *c, const char *path, struct stream *s);

@@ -402,7 +402,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		err = -EPERM;
 	else if (to_set & FUSE_SET_ATTR_SIZE)
-		err = attr->st_size == 0 ? tree_open(&c, in->path, true) : -EINVAL;
+		err = attr->st_size == 0 ? tree_open(&c, in->path, true, NULL) : -EINVAL;
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -668,16 +668,6 @@ static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	free(path);
 }
 
-/* A file whose content is the model's, the same for every caller who may
- * see it, and changes only when the model does. */
-static bool cacheable(const struct caller *c, const char *path)
-{
-	struct tree_stat ts;
-
-	return tree_stat(c, path, &ts) == 0 && ts.type == NODE_FILE && !ts.live &&
-	       !ts.per_caller && !(ts.perm & 0200);
-}
-
 static uint64_t content_hash(const struct buf *b)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -722,14 +712,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct caller c = caller_of(req);
 	const char *path = inode_of(ino)->path;
 	int acc = fi->flags & O_ACCMODE;
-	int err = tree_open(&c, path, acc != O_RDONLY);
+	struct tree_stat ts;
+	int err = tree_open(&c, path, acc != O_RDONLY, &ts);
 	struct handle *h;
 
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	if (tree_is_stream(&c, path)) {
+	if (ts.stream) {
 		open_stream(req, &c, path, fi);
 		return;
 	}
@@ -756,7 +747,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
-	if (acc == O_RDONLY && cacheable(&c, path))
+	/* The model's content, the same for every caller who may see it. */
+	if (acc == O_RDONLY && ts.type == NODE_FILE && !ts.live && !ts.per_caller &&
+	    !(ts.perm & 0200))
 		use_page_cache(inode_of(ino), h, fi);
 	if (fuse_reply_open(req, fi) != 0)
 		handle_put(h);

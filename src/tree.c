@@ -402,6 +402,7 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 		err = n.ops->stat(c, &n, st);
 	if (st->mtime.tv_sec == 0)
 		st->mtime = ctx.started;
+	st->stream = n.ops->stream != NULL;
 	if (!err && n.ops == &error_file_ops) {
 		struct buf b = BUF_INIT;
 		char dir[4096];
@@ -546,13 +547,31 @@ static void write_details(const struct node_ops *ops, const char *data, size_t l
 	out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-int tree_open(const struct caller *c, const char *path, bool for_write)
+/* The kind of file n is, without its size. */
+static void kind_of(const struct caller *c, const struct node *n, struct tree_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->type = n->ops->type;
+	st->perm = n->ops->type == NODE_DIR ? 0555 : n->ops->type == NODE_LINK ? 0777 :
+		   n->ops->write ? 0644 : 0444;
+	if (n->ops == &error_file_ops) {
+		st->per_caller = true;
+		return;
+	}
+	if (n->ops->stat)
+		n->ops->stat(c, n, st);
+	st->stream = n->ops->stream != NULL;
+}
+
+int tree_open(const struct caller *c, const char *path, bool for_write, struct tree_stat *st)
 {
 	struct node n;
 	int err = resolve(c, path, &n);
 
 	if (err)
 		return err;
+	if (st)
+		kind_of(c, &n, st);
 	if (n.ops->type == NODE_DIR && for_write)
 		err = -EISDIR;
 	else if (for_write && !n.ops->write)
@@ -592,18 +611,6 @@ int tree_write(const struct caller *c, const char *path, const char *data, size_
 	outcome(c, path, &n, n.host ? n.host->name : NULL, action, n.key, details, err);
 	node_release(&n);
 	return err;
-}
-
-bool tree_is_stream(const struct caller *c, const char *path)
-{
-	struct node n;
-	bool is;
-
-	if (resolve(c, path, &n))
-		return false;
-	is = n.ops->stream != NULL;
-	node_release(&n);
-	return is;
 }
 
 int tree_stream(const struct caller *c, const char *path, struct stream *s)
