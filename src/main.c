@@ -16,6 +16,7 @@
 #include "log.h"
 #include "model.h"
 #include "store.h"
+#include "swarm.h"
 #include "tree.h"
 
 struct config {
@@ -364,6 +365,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();
+	services_shutdown();
 	fleet_free(fleet);
 	access_free();
 	store_close(st);
