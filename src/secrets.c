@@ -125,6 +125,7 @@ static int objs_lookup(const struct caller *c, const struct node *dir, const cha
 		if (!swarm_pending_has(pk))
 			return err;
 		node_child(child, dir, k->file_ops);
+		child->key[0] = '\0'; /* no object yet */
 		snprintf(child->sub, sizeof(child->sub), "%s", name);
 		return 0;
 	}
