@@ -454,7 +454,7 @@ def test_swarm_permissions(mount, mgr, swarm, services, unix_users):
         people["solo"] = register_user(mount, unix_users.make("solo"), {"solo": "viewer"})
         assert os.path.basename(swarm) not in people["solo"].listdir(mount.p("swarms")).data
         assert os.path.basename(swarm) in v.listdir(mount.p("swarms")).data
-        people["solo"].act("stat", swarm).expect_errno(errno.ENOENT)
+        people["solo"].listdir(swarm).expect_errno(errno.ENOENT)
     finally:
         for u in people.values():
             unregister_user(mount, u)
