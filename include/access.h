@@ -53,4 +53,10 @@ int access_check_container_spec(json_t *body, char *why, size_t whylen);
  * can bind host paths (type=none,o=bind,device=/). */
 int access_check_driver_opts(json_t *body, char *why, size_t whylen);
 
+/* The same for a ServiceSpec (POST /services/create, /services/ID/update):
+ * its tasks run on every node, so bind mounts, Privileges (beyond
+ * NoNewPrivileges), CapabilityAdd, Sysctls, Isolation, plugin runtimes and
+ * the host network need admin.  Portainer's operators got root this way. */
+int access_check_service_spec(json_t *spec, char *why, size_t whylen);
+
 #endif

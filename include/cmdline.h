@@ -30,4 +30,10 @@ void argv_free(struct argv *argv);
 int cmdline_container_spec(int argc, char *const argv[], json_t **body, char **name,
 			   char *err, size_t errlen);
 
+/* `docker service create` style arguments (after the create verb) to a
+ * ServiceSpec (POST /services/create).  Secrets and configs are named
+ * (SecretName/ConfigName) without ids, for the caller to resolve.
+ * -EINVAL with a message in err for an unknown option or a bad value. */
+int cmdline_service_spec(int argc, char *const argv[], json_t **spec, char *err, size_t errlen);
+
 #endif

@@ -25,6 +25,7 @@
 #include "map.h"
 
 struct store;
+struct swarm_cache;
 
 enum host_health { HOST_PENDING, HOST_HEALTHY, HOST_UNHEALTHY };
 
@@ -84,6 +85,7 @@ struct host {
 	struct map container_names;/* name -> struct container */
 	struct map objects[OBJ_KINDS]; /* file name -> struct object */
 	struct timespec changed[OBJ_KINDS + 1]; /* dir mtimes; [OBJ_KINDS]: containers */
+	struct swarm_cache *swarm; /* managers only: the swarm's lists (swarm.h) */
 
 	/* Worker control; guarded by ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -149,6 +151,14 @@ CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, 
  * stats, inspect, actions).  Fails at once with -EHOSTDOWN while the host
  * is unhealthy.  Call without the lock. */
 int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply);
+
+/* Reads /info again now (after a swarm init, join or leave), so type and
+ * the swarm's lists follow at once. */
+int host_info_refresh(struct host *h);
+
+/* GETs path from h's engine (as the worker does, in any health, cancelled
+ * when the host stops) and parses it: *out is the caller's. */
+int host_get_json(struct host *h, const char *path, json_t **out, char *msg, size_t msglen);
 
 /* GETs path from h's engine and writes its JSON pretty printed, with a
  * final newline, to out (the *.json file convention). */

@@ -89,6 +89,10 @@ struct node_ops {
 	int (*mkdir)(const struct caller *c, const struct node *dir, const char *name);
 	int (*rmdir)(const struct caller *c, const struct node *dir, const char *name);
 	int (*unlink)(const struct caller *c, const struct node *dir, const char *name);
+	/* open(O_CREAT) of a name the directory does not have: accepts it as
+	 * a new empty file that the write after it makes (secrets/NAME).
+	 * Needs the directory's write_level; acts on nothing by itself. */
+	int (*create)(const struct caller *c, const struct node *dir, const char *name);
 };
 
 /* The state the subtrees share: set once by tree_init. */
@@ -126,6 +130,9 @@ int tree_write(const struct caller *c, const char *path, const char *data, size_
 int tree_mkdir(const struct caller *c, const char *path);
 int tree_rmdir(const struct caller *c, const char *path);
 int tree_unlink(const struct caller *c, const char *path);
+/* The new file at path (node_ops.create), then checked like tree_open for
+ * writing. */
+int tree_create(const struct caller *c, const char *path);
 /* Checks that c may open path for reading and/or writing; a refused write
  * is recorded in the audit log.  st (may be NULL) gets what kind of file it
  * is (type, perm, live, per_caller, stream), not its size. */

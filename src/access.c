@@ -346,3 +346,79 @@ int access_check_driver_opts(json_t *body, char *why, size_t whylen)
 		return deny(why, whylen, "%s", "a field is given twice (in two spellings)");
 	return 0;
 }
+
+/* Fields of a ServiceSpec's ContainerSpec that are root on every node. */
+static const char *const service_forbidden[] = {
+	"CapabilityAdd", "Sysctls", "Isolation",
+};
+
+static int check_networks(json_t *nets, bool *amb, char *why, size_t whylen)
+{
+	json_t *v;
+	size_t i;
+
+	if (nonempty(nets) && !json_is_array(nets))
+		return deny(why, whylen, "%s", "Networks is not a list");
+	json_array_foreach(nets, i, v) {
+		const char *t = json_string_value(field(v, "Target", amb));
+		if (t && (!strcasecmp(t, "host") || !strcasecmp(t, "bridge")))
+			return deny(why, whylen, "attaching to the %s network needs admin", t);
+	}
+	return 0;
+}
+
+int access_check_service_spec(json_t *spec, char *why, size_t whylen)
+{
+	bool amb = false;
+	json_t *tt, *cs, *priv, *mounts, *v;
+	const char *k;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(spec))
+		return deny(why, whylen, "%s", "the spec is not a JSON object");
+	tt = field(spec, "TaskTemplate", &amb);
+	if (tt && !json_is_object(tt) && !json_is_null(tt))
+		return deny(why, whylen, "%s", "TaskTemplate is not an object");
+	/* A plugin task installs an engine plugin with its privileges. */
+	if (nonempty(field(tt, "PluginSpec", &amb)) || nonempty(field(tt, "NetworkAttachmentSpec",
+									  &amb)))
+		return deny(why, whylen, "%s", "plugin and attachment tasks need admin");
+	const char *runtime = json_string_value(field(tt, "Runtime", &amb));
+	if (runtime && *runtime && strcasecmp(runtime, "container"))
+		return deny(why, whylen, "runtime %s needs admin", runtime);
+	cs = field(tt, "ContainerSpec", &amb);
+	if (cs && !json_is_object(cs) && !json_is_null(cs))
+		return deny(why, whylen, "%s", "ContainerSpec is not an object");
+	for (i = 0; i < sizeof(service_forbidden) / sizeof(service_forbidden[0]); i++) {
+		v = field(cs, service_forbidden[i], &amb);
+		const char *s = json_string_value(v);
+		if (nonempty(v) && !(s && !strcasecmp(s, "default")))
+			return deny(why, whylen, "ContainerSpec.%s needs admin", service_forbidden[i]);
+	}
+	/* Privileges: credential specs, SELinux, seccomp and AppArmor profiles;
+	 * only asking for less (NoNewPrivileges) is an operator's. */
+	priv = field(cs, "Privileges", &amb);
+	if (nonempty(priv) && !json_is_object(priv))
+		return deny(why, whylen, "%s", "Privileges is not an object");
+	json_object_foreach(priv, k, v) {
+		if (strcasecmp(k, "NoNewPrivileges") && nonempty(v))
+			return deny(why, whylen, "ContainerSpec.Privileges.%s needs admin", k);
+	}
+	mounts = field(cs, "Mounts", &amb);
+	if (nonempty(mounts) && !json_is_array(mounts))
+		return deny(why, whylen, "%s", "Mounts is not a list");
+	json_array_foreach(mounts, i, v) {
+		rc = check_mount(v, &amb, why, whylen);
+		if (rc)
+			return rc;
+	}
+	rc = check_networks(field(tt, "Networks", &amb), &amb, why, whylen);
+	if (!rc)
+		rc = check_networks(field(spec, "Networks", &amb), &amb, why, whylen);
+	if (rc)
+		return rc;
+	if (amb)
+		return deny(why, whylen, "%s", "a field is given twice (in two spellings)");
+	return 0;
+}

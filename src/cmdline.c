@@ -430,3 +430,336 @@ out:
 	}
 	return rc;
 }
+
+/* ---- docker service create ------------------------------------------------ */
+
+/* Go durations as Docker takes them: 10s, 1m30s, 500ms, 2h; to ns. */
+static int duration_ns(const char *s, json_int_t *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		json_int_t ns;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000LL },
+		{ "m", 60000000000LL }, { "h", 3600000000000LL },
+	};
+	const char *p = s;
+
+	*out = 0;
+	if (!strcmp(s, "0"))
+		return 0;
+	while (*p) {
+		char *end;
+		long long n = strtoll(p, &end, 10);
+		size_t k, ul = 0;
+
+		if (end == p || n < 0)
+			return fail(err, errlen, "bad duration %s (10s, 1m30s, 500ms)", s);
+		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+			ul = strlen(units[k].unit);
+			/* "ms" before "m": the longest unit that matches */
+			if (!strncmp(end, units[k].unit, ul) && !(ul == 1 && end[0] == 'm' &&
+								  end[1] == 's'))
+				break;
+		}
+		if (k == sizeof(units) / sizeof(units[0]))
+			return fail(err, errlen, "bad duration %s (10s, 1m30s, 500ms)", s);
+		*out += (json_int_t)n * units[k].ns;
+		p = end + ul;
+	}
+	return 0;
+}
+
+static bool parse_count(const char *s, long max, json_int_t *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* [PUBLISHED:]TARGET[/PROTO], or published=P,target=T[,protocol=X][,mode=M] */
+static int service_port(json_t *ports, const char *spec, char *err, size_t errlen)
+{
+	json_t *p = json_object();
+	json_int_t pub = 0, target = 0;
+	char s[128];
+
+	if (strlen(spec) >= sizeof(s))
+		goto bad;
+	strcpy(s, spec);
+	json_object_set_new(p, "Protocol", json_string("tcp"));
+	json_object_set_new(p, "PublishMode", json_string("ingress"));
+	if (strchr(s, '=')) {
+		for (char *q = s, *tok; (tok = strsep(&q, ","));) {
+			char *eq = strchr(tok, '=');
+			if (!eq)
+				goto bad;
+			*eq++ = '\0';
+			if (!strcmp(tok, "published") && parse_count(eq, 65535, &pub))
+				continue;
+			if (!strcmp(tok, "target") && parse_count(eq, 65535, &target))
+				continue;
+			if (!strcmp(tok, "protocol") || !strcmp(tok, "proto"))
+				json_object_set_new(p, "Protocol", json_string(eq));
+			else if (!strcmp(tok, "mode") && (!strcmp(eq, "ingress") || !strcmp(eq, "host")))
+				json_object_set_new(p, "PublishMode", json_string(eq));
+			else
+				goto bad;
+		}
+	} else {
+		char *slash = strchr(s, '/'), *colon;
+		if (slash) {
+			*slash = '\0';
+			json_object_set_new(p, "Protocol", json_string(slash + 1));
+		}
+		colon = strchr(s, ':');
+		if (colon) {
+			*colon = '\0';
+			if (!parse_count(s, 65535, &pub))
+				goto bad;
+		}
+		if (!parse_count(colon ? colon + 1 : s, 65535, &target))
+			goto bad;
+	}
+	const char *proto = json_string_value(json_object_get(p, "Protocol"));
+	if (!target || (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
+		goto bad;
+	json_object_set_new(p, "TargetPort", json_integer(target));
+	if (pub)
+		json_object_set_new(p, "PublishedPort", json_integer(pub));
+	json_array_append_new(ports, p);
+	return 0;
+bad:
+	json_decref(p);
+	return fail(err, errlen, "bad port %s: [PUBLISHED:]TARGET[/PROTO] or "
+		    "published=P,target=T[,protocol=X][,mode=ingress|host]", spec);
+}
+
+/* NAME[,target=FILE] or source=NAME[,target=FILE]: a secret or config
+ * reference by name (the caller fills in the id). */
+static int file_ref(json_t *list, const char *kind, const char *spec, char *err, size_t errlen)
+{
+	char s[256], *name = NULL, *target = NULL;
+
+	if (strlen(spec) >= sizeof(s))
+		return fail(err, errlen, "bad %s %s", kind, spec);
+	strcpy(s, spec);
+	for (char *q = s, *tok; (tok = strsep(&q, ","));) {
+		char *eq = strchr(tok, '=');
+		if (!eq && !name)
+			name = tok;
+		else if (eq && (!strncmp(tok, "source=", 7) || !strncmp(tok, "src=", 4)))
+			name = eq + 1;
+		else if (eq && !strncmp(tok, "target=", 7))
+			target = eq + 1;
+		else
+			return fail(err, errlen, "bad %s %s: NAME[,target=FILE]", kind, spec);
+	}
+	if (!name || !*name)
+		return fail(err, errlen, "bad %s %s: NAME[,target=FILE]", kind, spec);
+	bool secret = !strcmp(kind, "secret");
+	json_array_append_new(list, json_pack("{s:s, s:{s:s, s:s, s:s, s:i}}",
+					      secret ? "SecretName" : "ConfigName", name,
+					      "File", "Name", target && *target ? target : name,
+					      "UID", "0", "GID", "0", "Mode", 0444));
+	return 0;
+}
+
+enum svc_opt {
+	S_NAME, S_REPLICAS, S_MODE, S_ENV, S_LABEL, S_CLABEL, S_CONSTRAINT, S_PUBLISH,
+	S_NETWORK, S_MOUNT, S_SECRET, S_CONFIG, S_UPD_PAR, S_UPD_DELAY, S_UPD_FAIL,
+	S_UPD_ORDER, S_RESTART, S_WORKDIR, S_USER, S_HOSTNAME, S_ENTRYPOINT, S_TTY,
+};
+
+static const struct {
+	const char *long_name;
+	char short_name;
+	bool has_arg;
+	enum svc_opt id;
+} svc_options[] = {
+	{ "name", 0, true, S_NAME },
+	{ "replicas", 0, true, S_REPLICAS },
+	{ "mode", 0, true, S_MODE },
+	{ "env", 'e', true, S_ENV },
+	{ "label", 'l', true, S_LABEL },
+	{ "container-label", 0, true, S_CLABEL },
+	{ "constraint", 0, true, S_CONSTRAINT },
+	{ "publish", 'p', true, S_PUBLISH },
+	{ "network", 0, true, S_NETWORK },
+	{ "mount", 0, true, S_MOUNT },
+	{ "secret", 0, true, S_SECRET },
+	{ "config", 0, true, S_CONFIG },
+	{ "update-parallelism", 0, true, S_UPD_PAR },
+	{ "update-delay", 0, true, S_UPD_DELAY },
+	{ "update-failure-action", 0, true, S_UPD_FAIL },
+	{ "update-order", 0, true, S_UPD_ORDER },
+	{ "restart-condition", 0, true, S_RESTART },
+	{ "workdir", 'w', true, S_WORKDIR },
+	{ "user", 'u', true, S_USER },
+	{ "hostname", 0, true, S_HOSTNAME },
+	{ "entrypoint", 0, true, S_ENTRYPOINT },
+	{ "tty", 't', false, S_TTY },
+};
+
+static int svc_apply(enum svc_opt id, const char *v, json_t *spec, char *err, size_t errlen)
+{
+	json_t *tt = obj(spec, "TaskTemplate"), *cs = obj(tt, "ContainerSpec");
+	json_int_t n;
+
+	switch (id) {
+	case S_NAME:
+		json_object_set_new(spec, "Name", json_string(v));
+		return 0;
+	case S_REPLICAS:
+		if (!parse_count(v, 100000, &n))
+			return fail(err, errlen, "bad replica count %s", v);
+		json_object_set_new(spec, "Mode", json_pack("{s:{s:I}}", "Replicated", "Replicas", n));
+		return 0;
+	case S_MODE:
+		if (!strcmp(v, "global"))
+			json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
+		else if (!strcmp(v, "replicated"))
+			obj(obj(spec, "Mode"), "Replicated");
+		else
+			return fail(err, errlen, "mode %s: replicated or global", v);
+		return 0;
+	case S_ENV:
+		if (!strchr(v, '='))
+			return fail(err, errlen, "expected KEY=VALUE, not %s", v);
+		json_array_append_new(arr(cs, "Env"), json_string(v));
+		return 0;
+	case S_LABEL:
+		return key_value(obj(spec, "Labels"), v, err, errlen);
+	case S_CLABEL:
+		return key_value(obj(cs, "Labels"), v, err, errlen);
+	case S_CONSTRAINT:
+		json_array_append_new(arr(obj(tt, "Placement"), "Constraints"), json_string(v));
+		return 0;
+	case S_PUBLISH:
+		return service_port(arr(obj(spec, "EndpointSpec"), "Ports"), v, err, errlen);
+	case S_NETWORK:
+		json_array_append_new(arr(tt, "Networks"), json_pack("{s:s}", "Target", v));
+		return 0;
+	case S_MOUNT:
+		return mount_spec(cs, v, err, errlen);
+	case S_SECRET:
+		return file_ref(arr(cs, "Secrets"), "secret", v, err, errlen);
+	case S_CONFIG:
+		return file_ref(arr(cs, "Configs"), "config", v, err, errlen);
+	case S_UPD_PAR:
+		if (!parse_count(v, 100000, &n))
+			return fail(err, errlen, "bad parallelism %s", v);
+		json_object_set_new(obj(spec, "UpdateConfig"), "Parallelism", json_integer(n));
+		return 0;
+	case S_UPD_DELAY:
+		if (duration_ns(v, &n, err, errlen))
+			return -EINVAL;
+		json_object_set_new(obj(spec, "UpdateConfig"), "Delay", json_integer(n));
+		return 0;
+	case S_UPD_FAIL:
+		if (strcmp(v, "pause") && strcmp(v, "continue") && strcmp(v, "rollback"))
+			return fail(err, errlen, "failure action %s: pause, continue, rollback", v);
+		json_object_set_new(obj(spec, "UpdateConfig"), "FailureAction", json_string(v));
+		return 0;
+	case S_UPD_ORDER:
+		if (strcmp(v, "stop-first") && strcmp(v, "start-first"))
+			return fail(err, errlen, "update order %s: stop-first, start-first", v);
+		json_object_set_new(obj(spec, "UpdateConfig"), "Order", json_string(v));
+		return 0;
+	case S_RESTART:
+		if (strcmp(v, "none") && strcmp(v, "on-failure") && strcmp(v, "any"))
+			return fail(err, errlen, "restart condition %s: none, on-failure, any", v);
+		json_object_set_new(obj(tt, "RestartPolicy"), "Condition", json_string(v));
+		return 0;
+	case S_WORKDIR:
+		json_object_set_new(cs, "Dir", json_string(v));
+		return 0;
+	case S_USER:
+		json_object_set_new(cs, "User", json_string(v));
+		return 0;
+	case S_HOSTNAME:
+		json_object_set_new(cs, "Hostname", json_string(v));
+		return 0;
+	case S_ENTRYPOINT:
+		json_object_set_new(cs, "Command", json_pack("[s]", v));
+		return 0;
+	case S_TTY:
+		json_object_set_new(cs, "TTY", json_true());
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cmdline_service_spec(int argc, char *const argv[], json_t **out, char *err, size_t errlen)
+{
+	json_t *spec = json_object();
+	size_t nopts = sizeof(svc_options) / sizeof(svc_options[0]);
+	int i, rc = 0;
+
+	*out = NULL;
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i], *val = NULL;
+		size_t k;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		for (k = 0; k < nopts; k++) {
+			if (a[1] == '-') {
+				size_t l = strlen(svc_options[k].long_name);
+				if (!strncmp(a + 2, svc_options[k].long_name, l) &&
+				    (a[2 + l] == '\0' || (a[2 + l] == '=' && svc_options[k].has_arg))) {
+					val = a[2 + l] == '=' ? a + 3 + l : NULL;
+					break;
+				}
+			} else if (svc_options[k].short_name && a[1] == svc_options[k].short_name) {
+				val = a[2] ? a + 2 : NULL;
+				if (val && !svc_options[k].has_arg)
+					k = nopts;
+				break;
+			}
+		}
+		if (k == nopts) {
+			rc = fail(err, errlen, "unknown option %s", a);
+			goto out;
+		}
+		if (svc_options[k].has_arg && !val) {
+			if (i + 1 >= argc) {
+				rc = fail(err, errlen, "%s needs a value", a);
+				goto out;
+			}
+			val = argv[++i];
+		}
+		rc = svc_apply(svc_options[k].id, val, spec, err, errlen);
+		if (rc)
+			goto out;
+	}
+	if (i >= argc) {
+		rc = fail(err, errlen, "%s", "no image given");
+		goto out;
+	}
+	json_t *cs = obj(obj(spec, "TaskTemplate"), "ContainerSpec");
+	json_object_set_new(cs, "Image", json_string(argv[i++]));
+	if (i < argc) {
+		json_t *args = json_array();
+		for (; i < argc; i++)
+			json_array_append_new(args, json_string(argv[i]));
+		json_object_set_new(cs, "Args", args);
+	}
+	/* replicated with one replica unless told otherwise, as docker does */
+	json_t *mode = obj(spec, "Mode");
+	if (!json_object_get(mode, "Global") && !json_object_get(json_object_get(mode, "Replicated"),
+								 "Replicas"))
+		json_object_set_new(obj(mode, "Replicated"), "Replicas", json_integer(1));
+out:
+	if (rc)
+		json_decref(spec);
+	else
+		*out = spec;
+	return rc;
+}

@@ -755,6 +755,48 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		handle_put(h);
 }
 
+/* open(O_CREAT) of a name that does not exist: a directory that makes
+ * objects by writing (secrets/, labels/) accepts it, and the handle is a
+ * writable one like fs_open's. */
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct caller c = caller_of(req);
+	char *path = child_path(parent, name);
+	struct fuse_entry_param e;
+	struct tree_stat ts;
+	int err = tree_create(&c, path);
+
+	if (!err)
+		err = tree_stat(&c, path, &ts);
+	struct handle *h = err ? NULL : calloc(1, sizeof(*h) + strlen(path) + 1);
+	if (!err && !h)
+		err = -ENOMEM;
+	if (err) {
+		fuse_reply_err(req, -err);
+		free(path);
+		return;
+	}
+	strcpy(h->path, path);
+	h->kind = HANDLE_FILE;
+	atomic_init(&h->refs, 1);
+	pthread_mutex_init(&h->lock, NULL);
+	h->opener = c;
+	memset(&e, 0, sizeof(e));
+	struct inode *in = inode_ref(path);
+	e.ino = ino_of(in);
+	e.attr_timeout = 0;
+	e.entry_timeout = 0;
+	fill_stat(&ts, in->number, &e.attr);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		inode_unref(in, 1);
+		handle_put(h);
+	}
+	free(path);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -916,6 +958,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.symlink = fs_symlink,
 	.poll = fs_poll,
 	.open = fs_open,
+	.create = fs_create,
 	.read = fs_read,
 	.write = fs_write,
 	.release = fs_release,

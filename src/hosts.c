@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "model.h"
+#include "swarm.h"
 #include "tree.h"
 
 extern const struct node_ops containers_dir_ops;
@@ -126,7 +128,8 @@ static const struct {
 
 #define N_DIRS (sizeof(host_dirs) / sizeof(host_dirs[0]))
 
-extern const struct node_ops host_dir_ops, host_file_ops, host_rwfile_ops;
+extern const struct node_ops host_dir_ops, host_file_ops, host_rwfile_ops, host_ctl_ops,
+	host_swarm_link_ops;
 
 /* ---- M/hosts ------------------------------------------------------------- */
 
@@ -214,19 +217,37 @@ static int host_lookup(const struct caller *c, const struct node *dir, const cha
 		node_child(child, dir, &events_file_ops);
 		return 0;
 	}
+	if (!strcmp(name, "ctl")) {
+		node_child(child, dir, &host_ctl_ops);
+		return 0;
+	}
+	if (!strcmp(name, "swarm")) {
+		char sw[80];
+
+		swarm_of_host(dir->host, sw, sizeof(sw));
+		if (!sw[0])
+			return -ENOENT;
+		node_child(child, dir, &host_swarm_link_ops);
+		return 0;
+	}
 	return -ENOENT;
 }
 
 static int host_list(const struct caller *c, const struct node *dir, struct dirlist *out)
 {
+	enum level lvl = tree_level(c, dir->host);
+	char sw[80];
+
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, host_attrs[i].name, NODE_FILE);
 	dirlist_add(out, "events", NODE_FILE);
-	enum level lvl = tree_level(c, dir->host);
-
+	dirlist_add(out, "ctl", NODE_FILE);
 	for (size_t i = 0; i < N_DIRS; i++)
 		if (lvl >= host_dirs[i].ops->read_level)
 			dirlist_add(out, host_dirs[i].name, NODE_DIR);
+	swarm_of_host(dir->host, sw, sizeof(sw));
+	if (sw[0])
+		dirlist_add(out, "swarm", NODE_LINK);
 	return 0;
 }
 
@@ -300,4 +321,65 @@ const struct node_ops host_rwfile_ops = {
 	.stat = host_dir_stat,
 	.read = host_file_read,
 	.write = host_file_write,
+};
+
+/* ---- M/hosts/<host>/ctl ---------------------------------------------------
+ *
+ * Today only the swarm membership verbs (swarms.c): swarm init | join |
+ * leave, for admins of the host.
+ */
+
+static int host_ctl_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	buf_puts(out, "swarm init [--advertise-addr ADDR] [--listen-addr ADDR]\n"
+		 "swarm join --token TOKEN [--advertise-addr ADDR] [--listen-addr ADDR] "
+		 "MANAGER:PORT\n"
+		 "swarm leave [force]\n");
+	return 0;
+}
+
+static int host_ctl_write(const struct caller *c, const struct node *n, const char *data,
+			  size_t len, struct buf *out)
+{
+	struct argv a;
+	int err;
+
+	if (cmdline_split(data, len, &a))
+		return tree_fail(-EINVAL, "one command a write: see `cat ctl`");
+	if (a.n >= 1 && !strcmp(a.v[0], "swarm"))
+		err = swarm_host_ctl(c, n->host, a.n - 1, a.v + 1, out);
+	else
+		err = tree_fail(-EINVAL, "commands: swarm init|join|leave (see `cat ctl`)");
+	argv_free(&a);
+	return err;
+}
+
+const struct node_ops host_ctl_ops = {
+	.type = NODE_FILE,
+	.resource = "host",
+	.read_level = LEVEL_VIEWER,
+	.write_level = LEVEL_OPERATOR,
+	.stat = host_dir_stat,
+	.read = host_ctl_read,
+	.write = host_ctl_write,
+};
+
+/* M/hosts/<host>/swarm -> ../../swarms/<swarm>, for managers and workers. */
+static int swarm_link_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	char sw[80];
+
+	swarm_of_host(n->host, sw, sizeof(sw));
+	if (!sw[0])
+		return -ENOENT;
+	buf_printf(out, "../../swarms/%s", sw);
+	return 0;
+}
+
+const struct node_ops host_swarm_link_ops = {
+	.type = NODE_LINK,
+	.resource = "host",
+	.read_level = LEVEL_VIEWER,
+	.stat = host_dir_stat,
+	.read = swarm_link_read,
 };

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "model.h"
 #include "store.h"
+#include "swarm.h"
 #include "tree.h"
 
 struct config {
@@ -374,6 +375,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();
+	services_shutdown();
 	events_shutdown();
 	fleet_free(fleet);
 	access_free();

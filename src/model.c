@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "model.h"
+#include "swarm.h"
 #include "names.h"
 #include "store.h"
 #include "tree.h"
@@ -460,6 +461,7 @@ static void host_destroy(struct host *h)
 	free(h->last_error);
 	json_decref(h->version);
 	json_decref(h->info);
+	swarm_cache_free(h->swarm);
 	pthread_rwlock_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl_lock);
 	pthread_cond_destroy(&h->ctl_cond);
@@ -651,6 +653,11 @@ static int worker_call(struct host *h, const char *path, long timeout_ms, json_t
 	return err;
 }
 
+int host_get_json(struct host *h, const char *path, json_t **out, char *msg, size_t msglen)
+{
+	return worker_call(h, path, LIST_TIMEOUT_MS, out, msg, msglen);
+}
+
 static void set_health(struct host *h, enum host_health health, const char *error)
 {
 	bool changed;
@@ -705,6 +712,21 @@ static void apply_info(struct host *h, json_t *info)
 		observe_host(h);
 }
 
+int host_info_refresh(struct host *h)
+{
+	json_t *info;
+	int err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, NULL, 0);
+
+	if (err)
+		return err;
+	apply_info(h, info);
+	pthread_rwlock_wrlock(&h->lock);
+	now_ts(&h->status_ts);
+	pthread_rwlock_unlock(&h->lock);
+	swarm_refresh(h);
+	return 0;
+}
+
 /* ---- the informer ------------------------------------------------------ */
 
 struct informer {
@@ -716,6 +738,7 @@ struct informer {
 	struct map dirty;        /* container ids to inspect (key owned) */
 	bool dirty_kind[OBJ_KINDS];
 	bool dirty_info;
+	bool dirty_swarm;        /* a manager's swarm lists (swarm.h) */
 };
 
 static void mark_dirty(struct informer *in, const char *id)
@@ -737,6 +760,13 @@ static void handle_event(struct informer *in, json_t *ev)
 
 	if (!type || !action)
 		return;
+	/* A manager reports its swarm's objects; task containers tell of
+	 * tasks that changed state. */
+	if (!strcmp(type, "service") || !strcmp(type, "node") || !strcmp(type, "secret") ||
+	    !strcmp(type, "config") || !strcmp(type, "network") ||
+	    (!strcmp(type, "container") && json_object_get(json_object_get(actor, "Attributes"),
+							   "com.docker.swarm.task.id")))
+		in->dirty_swarm = true;
 	if (strcmp(type, "container") == 0 && id) {
 		/* Exec, attach and friends do not change what we show. */
 		if (strncmp(action, "exec_", 5) == 0 || !strcmp(action, "attach") ||
@@ -1016,6 +1046,8 @@ static int list_all(struct informer *in)
 
 	for (int k = 0; k < OBJ_KINDS && !err; k++)
 		err = list_objects(in, k);
+	if (!err)
+		swarm_refresh(in->h);
 	return err;
 }
 
@@ -1051,7 +1083,12 @@ static int process_dirty(struct informer *in)
 		if (!err) {
 			apply_info(in->h, info);
 			in->dirty_info = false;
+			in->dirty_swarm = true; /* promoted or demoted */
 		}
+	}
+	if (!err && (in->dirty_swarm || swarm_poll_due(in->h))) {
+		in->dirty_swarm = false;
+		swarm_refresh(in->h);
 	}
 	return err;
 }
@@ -1232,7 +1269,7 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 		long now = mono_ms();
 		long wait = (next_health < next_resync ? next_health : next_resync) - now;
 
-		if (in->dirty.count || in->dirty_info)
+		if (in->dirty.count || in->dirty_info || in->dirty_swarm)
 			wait = 0;
 		for (int k = 0; k < OBJ_KINDS; k++)
 			if (in->dirty_kind[k])

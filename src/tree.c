@@ -13,6 +13,7 @@
 #include "log.h"
 #include "map.h"
 #include "model.h"
+#include "swarm.h"
 #include "tree.h"
 
 static struct tree_ctx ctx;
@@ -245,6 +246,7 @@ static const struct {
 	{ "hosts", &hosts_dir_ops },
 	{ "containers", &fleet_containers_ops },
 	{ "images", &fleet_images_ops },
+	{ "swarms", &swarms_dir_ops },
 	{ "users", &users_dir_ops },
 	{ "audit", &audit_file_ops },
 	{ "events", &fleet_events_file_ops },
@@ -685,4 +687,26 @@ int tree_rmdir(const struct caller *c, const char *path)
 int tree_unlink(const struct caller *c, const char *path)
 {
 	return dir_op(c, path, OP_UNLINK);
+}
+
+int tree_create(const struct caller *c, const char *path)
+{
+	char parent[4096];
+	const char *name;
+	struct node dir;
+	int err = parent_and_name(path, parent, sizeof(parent), &name);
+
+	if (err)
+		return err;
+	err = resolve(c, parent, &dir);
+	if (err)
+		return err;
+	if (!dir.ops->create)
+		err = -EACCES;
+	else if (!may(c, &dir, dir.ops->write_level))
+		err = -EACCES;
+	else
+		err = dir.ops->create(c, &dir, name);
+	node_release(&dir);
+	return err ? err : tree_open(c, path, true, NULL);
 }

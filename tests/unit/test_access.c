@@ -79,6 +79,42 @@ int main(void)
 	CHECK(access_check_driver_opts(v, why, sizeof(why)) == 0, "plain local volume allowed");
 	json_decref(v);
 
+	/* service specs: their tasks run on every node */
+	static const char *const svc_ok[] = {
+		"{\"Name\":\"w\",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\"}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\",\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\"}]}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\",\"Privileges\":{\"NoNewPrivileges\":true}}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\",\"Isolation\":\"default\"},\"Networks\":[{\"Target\":\"web\"}]}}",
+	};
+	static const char *const svc_refused[] = {
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\",\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/\",\"Target\":\"/h\"}]}}}",
+		"{\"taskTemplate\":{\"containerSpec\":{\"mounts\":[{\"type\":\"BIND\",\"source\":\"/\",\"target\":\"/h\"}]}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/v\",\"VolumeOptions\":{\"DriverConfig\":{\"Options\":{\"o\":\"bind\",\"device\":\"/\"}}}}]}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":[\"CAP_SYS_ADMIN\"]}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"SELinuxContext\":{\"Disable\":true}}}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"CredentialSpec\":{\"File\":\"x\"}}}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Sysctls\":{\"kernel.x\":\"1\"}}}}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Isolation\":\"hyperv\"}}}",
+		"{\"TaskTemplate\":{\"Runtime\":\"plugin\",\"PluginSpec\":{\"Name\":\"x\"}}}",
+		"{\"TaskTemplate\":{\"Networks\":[{\"Target\":\"host\"}]}}",
+		"{\"Networks\":[{\"Target\":\"host\"}]}",
+		"{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"b\"},\"containerSpec\":{}}}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof(svc_ok) / sizeof(svc_ok[0]); i++) {
+		v = json_loads(svc_ok[i], 0, NULL);
+		CHECK(access_check_service_spec(v, why, sizeof(why)) == 0, "service spec allowed: %s (%s)",
+		      svc_ok[i], why);
+		json_decref(v);
+	}
+	for (size_t i = 0; i < sizeof(svc_refused) / sizeof(svc_refused[0]); i++) {
+		why[0] = '\0';
+		v = json_loads(svc_refused[i], 0, NULL);
+		CHECK(access_check_service_spec(v, why, sizeof(why)) == -EACCES && why[0],
+		      "service spec refused: %s (%s)", svc_refused[i], why);
+		json_decref(v);
+	}
+
 	enum level l;
 	CHECK(level_parse("operator", &l) == 0 && l == LEVEL_OPERATOR, "level_parse operator");
 	CHECK(level_parse("root", &l) == -EINVAL, "level_parse refuses root");

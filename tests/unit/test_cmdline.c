@@ -61,8 +61,56 @@ static void spec_fails(const char *line)
 	argv_free(&a);
 }
 
+static void test_service_spec(void)
+{
+	char err[256];
+	json_t *spec;
+	char *argv1[] = { "--name", "web", "--replicas", "3", "-e", "A=1", "-l", "t=x",
+			  "--constraint", "node.role==worker", "-p", "8080:80", "--network", "net",
+			  "--mount", "type=volume,source=v,target=/v", "--secret", "s1",
+			  "--config", "c1,target=/etc/c", "--update-delay", "1m30s",
+			  "--update-parallelism", "2", "busybox", "sleep", "9" };
+	int rc = cmdline_service_spec(sizeof(argv1) / sizeof(argv1[0]), argv1, &spec, err,
+				      sizeof(err));
+
+	CHECK(rc == 0, "service spec parses (%s)", err);
+	if (!rc) {
+		char *s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+		CHECK_STR(json_string_value(json_object_get(spec, "Name")), "web");
+		CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(spec, "Mode"),
+						"Replicated"), "Replicas")) == 3, "replicas 3");
+		CHECK(strstr(s, "\"Args\":[\"sleep\",\"9\"]") != NULL, "args: %s", s);
+		CHECK(strstr(s, "\"PublishedPort\":8080") && strstr(s, "\"TargetPort\":80"), "ports");
+		CHECK(strstr(s, "\"Delay\":90000000000") != NULL, "1m30s is 90 s in ns");
+		CHECK(strstr(s, "\"SecretName\":\"s1\"") && strstr(s, "\"Name\":\"/etc/c\""),
+		      "secret and config refs");
+		CHECK(strstr(s, "\"Constraints\":[\"node.role==worker\"]") != NULL, "constraint");
+		free(s);
+		json_decref(spec);
+	}
+	char *argv2[] = { "--mode", "global", "busybox" };
+	rc = cmdline_service_spec(3, argv2, &spec, err, sizeof(err));
+	CHECK(rc == 0 && json_object_get(json_object_get(spec, "Mode"), "Global") &&
+	      !json_object_get(json_object_get(spec, "Mode"), "Replicated"), "global mode");
+	json_decref(spec);
+	char *argv3[] = { "busybox" };
+	rc = cmdline_service_spec(1, argv3, &spec, err, sizeof(err));
+	CHECK(rc == 0 && json_integer_value(json_object_get(json_object_get(json_object_get(
+		spec, "Mode"), "Replicated"), "Replicas")) == 1, "one replica by default");
+	json_decref(spec);
+	char *bad1[] = { "--replicas", "x", "busybox" };
+	CHECK(cmdline_service_spec(3, bad1, &spec, err, sizeof(err)) == -EINVAL, "bad replicas");
+	char *bad2[] = { "--update-delay", "5parsecs", "busybox" };
+	CHECK(cmdline_service_spec(3, bad2, &spec, err, sizeof(err)) == -EINVAL, "bad duration");
+	char *bad3[] = { "-p", "80/icmp", "busybox" };
+	CHECK(cmdline_service_spec(3, bad3, &spec, err, sizeof(err)) == -EINVAL, "bad protocol");
+	char *bad4[] = { "--name", "x" };
+	CHECK(cmdline_service_spec(2, bad4, &spec, err, sizeof(err)) == -EINVAL, "no image");
+}
+
 int main(void)
 {
+	test_service_spec();
 	struct argv a;
 
 	split_is("stop 5\n", 2, (const char *const[]){ "stop", "5" });
