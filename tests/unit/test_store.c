@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* Bump with every migration added to src/store.c. */
-#define LATEST_SCHEMA_VERSION 2
+#define LATEST_SCHEMA_VERSION 3
 
 static int passed, failed;
 
