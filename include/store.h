@@ -106,6 +106,10 @@ struct store_conn_stats {
 int store_conn_stats_add(struct store *st, const char *host,
 			 const struct store_conn_stats *s);
 
+/* tcp:// without TLS for this host (docker_hosts.insecure). */
+int store_host_set_insecure(struct store *st, const char *host, bool on);
+bool store_host_insecure(struct store *st, const char *host);
+
 /* The host's row id (the credentials' associated data). */
 int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1]);
 

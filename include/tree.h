@@ -72,6 +72,10 @@ struct node_ops {
 	enum level remove_level;   /* to rmdir/unlink the node (LEVEL_NONE: admin) */
 	bool error_file;           /* a directory with an `error` file for its writes */
 	bool secret;               /* what is written never reaches the audit log */
+	/* Writes are gathered per open file and given to write() whole at
+	 * flush (close), whose error the writer's close() returns: for
+	 * content that comes in several write(2) calls (cp, a PEM file). */
+	bool buffered;
 	int (*lookup)(const struct caller *c, const struct node *dir, const char *name,
 		      struct node *child);
 	int (*list)(const struct caller *c, const struct node *dir, struct dirlist *out);
@@ -91,9 +95,12 @@ struct node_ops {
 };
 
 /* The state the subtrees share: set once by tree_init. */
+struct vault;
+
 struct tree_ctx {
 	struct fleet *fleet;
 	struct store *store;
+	struct vault *vault;      /* the credential store's sealing */
 	uid_t owner;              /* who mounted */
 	struct timespec started;  /* mtime of what has no time of its own */
 };
@@ -128,6 +135,8 @@ int tree_unlink(const struct caller *c, const char *path);
 int tree_open(const struct caller *c, const char *path, bool for_write);
 /* Whether path is a stream file (read with tree_stream, not tree_read). */
 bool tree_is_stream(const struct caller *c, const char *path);
+/* Whether writes to path are gathered and acted on at flush (node_ops). */
+bool tree_is_buffered(const struct caller *c, const char *path);
 /* Starts the producer of a stream file; s then belongs to it and the
  * caller (stream.h). */
 int tree_stream(const struct caller *c, const char *path, struct stream *s);

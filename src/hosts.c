@@ -17,6 +17,7 @@ extern const struct node_ops images_dir_ops;
 extern const struct node_ops networks_dir_ops;
 extern const struct node_ops volumes_dir_ops;
 extern const struct node_ops host_permissions_dir_ops;
+extern const struct node_ops cred_dir_ops;
 
 #define URL_MAX 500
 #define DESCRIPTION_MAX 1000
@@ -46,6 +47,55 @@ static void show_status(struct host *h, struct buf *out)
 	tree_scalar(out, host_health_name(h->health));
 	if (h->health != HOST_HEALTHY && h->last_error)
 		tree_scalar(out, h->last_error);
+	else if (h->insecure && h->conn && h->conn->kind == CONN_TCP)
+		tree_scalar(out, "insecure: plain tcp, no TLS");
+}
+
+static void show_insecure(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->insecure ? "1" : "0");
+}
+
+static void show_last_check(struct host *h, struct buf *out)
+{
+	char when[64] = "";
+	struct tm tm;
+
+	if (h->last_check) {
+		gmtime_r(&h->last_check, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	tree_scalar(out, when);
+}
+
+static void show_api_version(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->api);
+}
+
+static void show_version_field(struct host *h, const char *field, struct buf *out)
+{
+	const char *v = json_string_value(json_object_get(h->version, field));
+
+	tree_scalar(out, v ? v : "");
+}
+
+static void show_os_type(struct host *h, struct buf *out)
+{
+	show_version_field(h, "Os", out);
+}
+
+static void show_architecture(struct host *h, struct buf *out)
+{
+	show_version_field(h, "Arch", out);
+}
+
+static void show_stats(struct host *h, struct buf *out)
+{
+	/* counters are atomics; host_stats_show takes the lock itself */
+	pthread_rwlock_unlock(&h->lock);
+	host_stats_show(h, out);
+	pthread_rwlock_rdlock(&h->lock);
 }
 
 static void show_description(struct host *h, struct buf *out)
@@ -94,6 +144,13 @@ static int set_description(struct host *h, const char *value)
 	return fleet_host_set_description(h->fleet, h->name, value);
 }
 
+static int set_insecure(struct host *h, const char *value)
+{
+	if (strcmp(value, "1") && strcmp(value, "0"))
+		return -EINVAL;
+	return fleet_host_set_insecure(h->fleet, h->name, value[0] == '1');
+}
+
 static int set_default(struct host *h, const char *value)
 {
 	if (strcmp(value, "1") && strcmp(value, "0"))
@@ -109,6 +166,12 @@ static const struct host_attr host_attrs[] = {
 	{ "default", show_default, set_default, 1 },
 	{ "version", show_version, NULL, 0 },
 	{ "info.json", show_info, NULL, 0 },
+	{ "insecure", show_insecure, set_insecure, 1 },
+	{ "last_check", show_last_check, NULL, 0 },
+	{ "api_version", show_api_version, NULL, 0 },
+	{ "os_type", show_os_type, NULL, 0 },
+	{ "architecture", show_architecture, NULL, 0 },
+	{ "stats", show_stats, NULL, 0 },
 };
 
 #define N_ATTRS (sizeof(host_attrs) / sizeof(host_attrs[0]))
@@ -122,11 +185,13 @@ static const struct {
 	{ "networks", &networks_dir_ops },
 	{ "volumes", &volumes_dir_ops },
 	{ "permissions", &host_permissions_dir_ops },
+	{ "tls", &cred_dir_ops },
+	{ "ssh", &cred_dir_ops },
 };
 
 #define N_DIRS (sizeof(host_dirs) / sizeof(host_dirs[0]))
 
-extern const struct node_ops host_dir_ops, host_file_ops, host_rwfile_ops;
+extern const struct node_ops host_dir_ops, host_file_ops, host_rwfile_ops, host_ctl_ops;
 
 /* ---- M/hosts ------------------------------------------------------------- */
 
@@ -207,8 +272,14 @@ static int host_lookup(const struct caller *c, const struct node *dir, const cha
 	for (size_t i = 0; i < N_DIRS; i++) {
 		if (strcmp(name, host_dirs[i].name) == 0) {
 			node_child(child, dir, host_dirs[i].ops);
+			if (host_dirs[i].ops == &cred_dir_ops)
+				snprintf(child->key, sizeof(child->key), "%s", name);
 			return 0;
 		}
+	}
+	if (strcmp(name, "ctl") == 0) {
+		node_child(child, dir, &host_ctl_ops);
+		return 0;
 	}
 	return -ENOENT;
 }
@@ -218,6 +289,9 @@ static int host_list(const struct caller *c, const struct node *dir, struct dirl
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, host_attrs[i].name, NODE_FILE);
 	enum level lvl = tree_level(c, dir->host);
+
+	if (lvl >= host_ctl_ops.read_level)
+		dirlist_add(out, "ctl", NODE_FILE);
 
 	for (size_t i = 0; i < N_DIRS; i++)
 		if (lvl >= host_dirs[i].ops->read_level)
@@ -295,4 +369,36 @@ const struct node_ops host_rwfile_ops = {
 	.stat = host_dir_stat,
 	.read = host_file_read,
 	.write = host_file_write,
+};
+
+/* ---- M/hosts/<host>/ctl: test | reconnect ---------------------------------- */
+
+static int host_ctl_write(const struct caller *c, const struct node *n, const char *data,
+			  size_t len, struct buf *out)
+{
+	char cmd[32], msg[512];
+	int err = tree_parse_value(data, len, sizeof(cmd) - 1, cmd);
+
+	if (!err && strcmp(cmd, "test") == 0) {
+		err = host_test(n->host, out, msg, sizeof(msg));
+		return err ? tree_fail(err, "test: %s", msg) : 0;
+	}
+	if (!err && strcmp(cmd, "reconnect") == 0)
+		return fleet_host_reconnect(n->host->fleet, n->host->name);
+	return tree_fail(-EINVAL, "ctl takes: test | reconnect");
+}
+
+static int host_ctl_read(const struct caller *c, const struct node *n, struct buf *out)
+{
+	return 0;
+}
+
+const struct node_ops host_ctl_ops = {
+	.type = NODE_FILE,
+	.resource = "host",
+	.read_level = LEVEL_OPERATOR,
+	.write_level = LEVEL_OPERATOR,
+	.stat = host_dir_stat,
+	.read = host_ctl_read,
+	.write = host_ctl_write,
 };

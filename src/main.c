@@ -13,10 +13,12 @@
 
 #include "access.h"
 #include "fs.h"
+#include "import.h"
 #include "log.h"
 #include "model.h"
 #include "store.h"
 #include "tree.h"
+#include "vault.h"
 
 struct config {
 	char *db;
@@ -30,9 +32,12 @@ struct config {
 	int resync_interval;
 	double entry_timeout;
 	double attr_timeout;
+	char *passphrase_file; /* "--passphrase-file F" */
+	char *import_dir;      /* "--import-docker[=DIR]" */
+	int import;
 };
 
-enum { KEY_HOST, KEY_HELP_DOCKFS };
+enum { KEY_HOST, KEY_HELP_DOCKFS, KEY_IMPORT };
 
 #define OPT(t, p) { t, offsetof(struct config, p), 1 }
 static const struct fuse_opt dockfs_opts[] = {
@@ -47,6 +52,8 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("default_level=%s", default_level),
 	OPT("exec_timeout=%d", exec_timeout),
 	OPT("private", private_mount),
+	OPT("--passphrase-file %s", passphrase_file),
+	FUSE_OPT_KEY("--import-docker", KEY_IMPORT),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -55,6 +62,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 {
 	struct config *cfg = data;
 
+	if (key == KEY_IMPORT) {
+		cfg->import = 1;
+		arg += strlen("--import-docker");
+		if (*arg == '=' && !(cfg->import_dir = strdup(arg + 1)))
+			abort();
+		return 0;
+	}
 	if (key != KEY_HOST)
 		return 1; /* keep for libfuse */
 	arg += strlen("--host");
@@ -86,6 +100,12 @@ static void usage(const char *prog)
 	       "    -o exec_timeout=N      seconds an exec may run (default 60)\n"
 	       "    -o private             only the mounting user may enter (default: shared\n"
 	       "                           with allow_other when permitted; levels apply)\n"
+	       "    --passphrase-file F    credential store key from the passphrase in F\n"
+	       "                           (also DOCKFS_PASSPHRASE; default: the key file\n"
+	       "                           DB.key, made on first run)\n"
+	       "    --import-docker[=DIR]  register DOCKER_HOST (+ DOCKER_CERT_PATH) and the\n"
+	       "                           docker CLI's contexts in DIR (default ~/.docker)\n"
+	       "                           as hosts with their TLS files, then exit\n"
 	       "    --version              print the version\n\n",
 	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
 				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
@@ -168,6 +188,80 @@ static int parse_admins(const char *text, uid_t **out, size_t *n)
 	return 0;
 }
 
+/* The passphrase of the credential store, if one is given: the file's first
+ * line, else DOCKFS_PASSPHRASE.  In guarded memory (secret_free). */
+static int read_passphrase(const char *file, struct secret *out)
+{
+	const char *env = getenv("DOCKFS_PASSPHRASE");
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!file && !(env && *env))
+		return 0;
+	if (secret_alloc(out, 1024))
+		return -ENOMEM;
+	if (file) {
+		FILE *f = fopen(file, "re");
+		if (!f) {
+			int err = -errno;
+			secret_free(out);
+			return err;
+		}
+		/* unbuffered: no copy of it left in stdio's buffer */
+		setvbuf(f, NULL, _IONBF, 0);
+		int ch;
+		while (n + 1 < 1024 && (ch = fgetc(f)) != EOF && ch != '\n')
+			out->data[n++] = (unsigned char)ch;
+		fclose(f);
+	} else {
+		n = strlen(env);
+		if (n >= 1024)
+			n = 1023;
+		memcpy(out->data, env, n);
+	}
+	out->data[n] = '\0';
+	out->len = n;
+	if (!n) {
+		secret_free(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Opens the credential store of the registry at db. */
+static int open_vault(struct store *st, const char *db, const char *pass_file,
+		      struct vault **out)
+{
+	struct secret pass;
+	char *key_file = NULL;
+	int err = read_passphrase(pass_file, &pass);
+
+	*out = NULL;
+	if (err) {
+		fprintf(stderr, "dockfs: passphrase: %s\n", strerror(-err));
+		return err;
+	}
+	if (asprintf(&key_file, "%s.key", db) < 0) {
+		secret_free(&pass);
+		return -ENOMEM;
+	}
+	err = vault_open(st, key_file, pass.data ? (const char *)pass.data : NULL, out);
+	secret_free(&pass);
+	free(key_file);
+	return err;
+}
+
+/* Where the ssh and tls transports get secrets: the daemon's vault. */
+static struct store *secret_store;
+static struct vault *secret_vault;
+
+static int daemon_secret(const char *host, const char *type, struct secret *out)
+{
+	if (!secret_vault)
+		return -ENOENT;
+	return vault_get(secret_vault, secret_store, host, type, out);
+}
+
 /* --host options, and on a first run with nothing registered, the local
  * engine as host "default" (DOCKER_HOST, else the standard socket). */
 static int register_hosts(struct store *st, const struct config *cfg)
@@ -221,6 +315,7 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *loop = NULL;
 	struct store *st = NULL;
 	struct fleet *fleet = NULL;
+	struct vault *vault = NULL;
 	struct fs_options fsopt;
 	struct access_options ao = { NULL, 0, LEVEL_NONE };
 	uid_t default_admins[2] = { 0, getuid() };
@@ -243,6 +338,30 @@ int main(int argc, char *argv[])
 		printf("FUSE library version %s\n", fuse_pkgversion());
 		fuse_lowlevel_version();
 		ret = 0;
+		goto out;
+	}
+	if (cfg.import) {
+		if (sodium_init() < 0)
+			goto out;
+		log_init(false, LOG_LVL_WARN);
+		if (cfg.db && cfg.db[0] == '=')
+			memmove(cfg.db, cfg.db + 1, strlen(cfg.db));
+		if (!cfg.db && !(cfg.db = default_db_path()))
+			goto out;
+		struct vault *v = NULL;
+		err = make_parent_dirs(cfg.db);
+		if (!err)
+			err = store_open(cfg.db, &st);
+		if (!err)
+			err = open_vault(st, cfg.db, cfg.passphrase_file, &v);
+		if (!err)
+			err = import_docker(st, v, cfg.import_dir);
+		vault_close(v);
+		store_close(st);
+		st = NULL;
+		if (err < 0)
+			fprintf(stderr, "dockfs: import into %s: %s\n", cfg.db, strerror(-err));
+		ret = err < 0;
 		goto out;
 	}
 	if (!opts.mountpoint) {
@@ -296,6 +415,13 @@ int main(int argc, char *argv[])
 	err = store_open(cfg.db, &st);
 	if (!err)
 		err = register_hosts(st, &cfg);
+	if (!err) {
+		/* Fail early on a wrong passphrase, while it still reaches
+		 * the terminal (the daemon opens it again after the fork). */
+		err = open_vault(st, cfg.db, cfg.passphrase_file, &vault);
+		vault_close(vault);
+		vault = NULL;
+	}
 	store_close(st);
 	st = NULL;
 	if (err) {
@@ -323,6 +449,14 @@ int main(int argc, char *argv[])
 		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
 		goto out_unmount;
 	}
+	err = open_vault(st, cfg.db, cfg.passphrase_file, &vault);
+	if (err) {
+		log_error(err, "%s: cannot open the credential store: %s", cfg.db, strerror(-err));
+		goto out_unmount;
+	}
+	secret_store = st;
+	secret_vault = vault;
+	conn_set_secret_source(daemon_secret);
 	err = access_init(st, &ao);
 	if (err)
 		goto out_unmount;
@@ -330,7 +464,7 @@ int main(int argc, char *argv[])
 	err = fleet_new(st, &fo, &fleet);
 	if (err)
 		goto out_unmount;
-	struct tree_ctx tc = { fleet, st, getuid(), { 0, 0 } };
+	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 } };
 	clock_gettime(CLOCK_REALTIME, &tc.started);
 	tree_init(&tc);
 	err = fleet_start(fleet);
@@ -365,6 +499,9 @@ out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();
 	fleet_free(fleet);
+	conn_shutdown();
+	secret_vault = NULL;
+	vault_close(vault);
 	access_free();
 	store_close(st);
 	fs_cleanup();
@@ -376,6 +513,8 @@ out:
 	free(cfg.db);
 	free(cfg.admins);
 	free(cfg.default_level);
+	free(cfg.passphrase_file);
+	free(cfg.import_dir);
 	free(admins);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

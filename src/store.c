@@ -155,7 +155,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE settings ("
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value BLOB"
-	");",
+	");"
+	/* tcp:// without TLS only when an admin says so. */
+	"ALTER TABLE docker_hosts ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (insecure IN (0, 1));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -2045,6 +2048,50 @@ out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return ret;
+}
+
+int store_host_set_insecure(struct store *st, const char *host, bool on)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "UPDATE docker_hosts SET insecure = ?1, updated_at = " NOW_S
+		      " WHERE name = ?2", &s);
+	if (ret)
+		goto out;
+	bind_int64(s, 1, on, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set insecure");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+bool store_host_insecure(struct store *st, const char *host)
+{
+	sqlite3_stmt *s = NULL;
+	bool on = false;
+	int rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	if (prepare(st, "SELECT insecure FROM docker_hosts WHERE name = ?1", &s) == 0) {
+		bind_text(s, 1, host, &rc);
+		if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+			on = sqlite3_column_int(s, 0) != 0;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return on;
 }
 
 int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1])

@@ -605,6 +605,18 @@ bool tree_is_stream(const struct caller *c, const char *path)
 	return is;
 }
 
+bool tree_is_buffered(const struct caller *c, const char *path)
+{
+	struct node n;
+	bool is;
+
+	if (resolve(c, path, &n))
+		return false;
+	is = n.ops->buffered;
+	node_release(&n);
+	return is;
+}
+
 int tree_stream(const struct caller *c, const char *path, struct stream *s)
 {
 	struct node n;
