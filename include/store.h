@@ -80,7 +80,7 @@ int store_host_set_text(struct store *st, const char *name, const char *column,
  * on=false clears it on name only. */
 int store_host_set_default(struct store *st, const char *name, bool on);
 /* Records the outcome of a health check: status, last_health_check=now, and
- * the engine facts (each may be NULL: keep the stored value). */
+ * the engine facts (each, status too, may be NULL: keep the stored value). */
 int store_host_set_health(struct store *st, const char *name, const char *status,
 			  const char *docker_version, const char *api_version,
 			  const char *os_type, const char *architecture,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("private", private_mount),
 	OPT("--passphrase-file %s", passphrase_file),
 	FUSE_OPT_KEY("--import-docker", KEY_IMPORT),
+	FUSE_OPT_KEY("--import-docker=", KEY_IMPORT),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -495,6 +497,9 @@ out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
+	/* Which restored SIGPIPE's default: the hosts' connections are still
+	 * closed below, and a peer gone meanwhile must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();

@@ -499,7 +499,8 @@ static int chan_pump(struct ssh_link *l, struct chan *ch)
 			ch->down_len = (size_t)n;
 			ch->down_off = 0;
 		}
-		n = write(ch->fd, ch->down + ch->down_off, ch->down_len - ch->down_off);
+		n = send(ch->fd, ch->down + ch->down_off, ch->down_len - ch->down_off,
+			 MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;

@@ -978,7 +978,7 @@ int store_host_set_health(struct store *st, const char *name, const char *status
 	/* updated_at is left alone: it dates configuration changes, and a
 	 * health check every few seconds would make it meaningless. */
 	static const char sql[] =
-		"UPDATE docker_hosts SET status = ?1, last_health_check = ?2,"
+		"UPDATE docker_hosts SET status = COALESCE(?1, status), last_health_check = ?2,"
 		" docker_version = COALESCE(?3, docker_version),"
 		" api_version = COALESCE(?4, api_version),"
 		" os_type = COALESCE(?5, os_type),"
@@ -988,7 +988,7 @@ int store_host_set_health(struct store *st, const char *name, const char *status
 	sqlite3_stmt *s = NULL;
 	int ret, rc = SQLITE_OK;
 
-	if (!valid_host_name(name) || !status)
+	if (!valid_host_name(name))
 		return -EINVAL;
 	pthread_mutex_lock(&st->lock);
 	ret = prepare(st, sql, &s);

@@ -410,8 +410,12 @@ static void test_health(struct store *st)
 
 	CHECK_RC(store_host_set_health(st, "alpha", "sick", NULL, NULL, NULL, NULL, NULL),
 		 -EINVAL);
-	CHECK_RC(store_host_set_health(st, "alpha", NULL, NULL, NULL, NULL, NULL, NULL),
-		 -EINVAL);
+	/* NULL status: a connect that learnt the facts keeps the status. */
+	CHECK_RC(store_host_set_health(st, "alpha", NULL, "24.0.8", NULL, NULL, NULL, NULL), 0);
+	CHECK_RC(store_host_get(st, "alpha", &h), 0);
+	check(h.status && strcmp(h.status, "unhealthy") == 0 && h.docker_version &&
+	      strcmp(h.docker_version, "24.0.8") == 0, "NULL status keeps the stored one");
+	store_host_free_fields(&h);
 	CHECK_RC(store_host_set_health(st, "nope", "healthy", NULL, NULL, NULL, NULL, NULL),
 		 -ENOENT);
 }
