@@ -230,25 +230,18 @@ static int read_passphrase(const char *file, struct secret *out)
 	return 0;
 }
 
-/* Opens the credential store of the registry at db. */
-static int open_vault(struct store *st, const char *db, const char *pass_file,
+/* Opens the credential store of the registry at db, with the passphrase
+ * if there is one (pass->data NULL: the key file). */
+static int open_vault(struct store *st, const char *db, const struct secret *pass,
 		      struct vault **out)
 {
-	struct secret pass;
 	char *key_file = NULL;
-	int err = read_passphrase(pass_file, &pass);
+	int err;
 
 	*out = NULL;
-	if (err) {
-		fprintf(stderr, "dockfs: passphrase: %s\n", strerror(-err));
-		return err;
-	}
-	if (asprintf(&key_file, "%s.key", db) < 0) {
-		secret_free(&pass);
+	if (asprintf(&key_file, "%s.key", db) < 0)
 		return -ENOMEM;
-	}
-	err = vault_open(st, key_file, pass.data ? (const char *)pass.data : NULL, out);
-	secret_free(&pass);
+	err = vault_open(st, key_file, pass->data ? (const char *)pass->data : NULL, out);
 	free(key_file);
 	return err;
 }
@@ -318,6 +311,7 @@ int main(int argc, char *argv[])
 	struct store *st = NULL;
 	struct fleet *fleet = NULL;
 	struct vault *vault = NULL;
+	struct secret pass = { 0 };  /* the passphrase, until the vault opens */
 	struct fs_options fsopt;
 	struct access_options ao = { NULL, 0, LEVEL_NONE };
 	uid_t default_admins[2] = { 0, getuid() };
@@ -351,11 +345,13 @@ int main(int argc, char *argv[])
 		if (!cfg.db && !(cfg.db = default_db_path()))
 			goto out;
 		struct vault *v = NULL;
-		err = make_parent_dirs(cfg.db);
+		err = read_passphrase(cfg.passphrase_file, &pass);
+		if (!err)
+			err = make_parent_dirs(cfg.db);
 		if (!err)
 			err = store_open(cfg.db, &st);
 		if (!err)
-			err = open_vault(st, cfg.db, cfg.passphrase_file, &v);
+			err = open_vault(st, cfg.db, &pass, &v);
 		if (!err)
 			err = import_docker(st, v, cfg.import_dir);
 		vault_close(v);
@@ -414,19 +410,29 @@ int main(int argc, char *argv[])
 	/* Open, migrate and register now, while errors still reach the
 	 * terminal; SQLite connections must not cross the daemonizing fork,
 	 * so this one is closed and the daemon opens its own. */
+	/* Read once, before the daemon changes to / (a relative path). */
+	err = read_passphrase(cfg.passphrase_file, &pass);
+	if (err) {
+		fprintf(stderr, "dockfs: passphrase: %s\n", strerror(-err));
+		goto out;
+	}
 	err = store_open(cfg.db, &st);
 	if (!err)
 		err = register_hosts(st, &cfg);
 	if (!err) {
 		/* Fail early on a wrong passphrase, while it still reaches
 		 * the terminal (the daemon opens it again after the fork). */
-		err = open_vault(st, cfg.db, cfg.passphrase_file, &vault);
+		err = open_vault(st, cfg.db, &pass, &vault);
 		vault_close(vault);
 		vault = NULL;
 	}
 	store_close(st);
 	st = NULL;
-	if (err) {
+	if (err == -EKEYREJECTED) {
+		fprintf(stderr, "dockfs: %s: the credential store does not open with this %s\n",
+			cfg.db, pass.data ? "passphrase" : "key file");
+		goto out;
+	} else if (err) {
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
 		goto out;
 	}
@@ -451,7 +457,8 @@ int main(int argc, char *argv[])
 		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
 		goto out_unmount;
 	}
-	err = open_vault(st, cfg.db, cfg.passphrase_file, &vault);
+	err = open_vault(st, cfg.db, &pass, &vault);
+	secret_free(&pass);
 	if (err) {
 		log_error(err, "%s: cannot open the credential store: %s", cfg.db, strerror(-err));
 		goto out_unmount;
@@ -519,6 +526,7 @@ out:
 	free(cfg.admins);
 	free(cfg.default_level);
 	free(cfg.passphrase_file);
+	secret_free(&pass);
 	free(cfg.import_dir);
 	free(admins);
 	free(opts.mountpoint);

@@ -126,3 +126,29 @@ def test_credentials_are_admin_only(fleet_env, workdir):
         assert os.WEXITSTATUS(status) == 0, "a non-admin reached tls/"
     finally:
         m.stop_ok()
+
+
+def test_passphrase_mode(fleet_env, workdir, monkeypatch):
+    from conftest import DOCKFS_BIN, run
+    db = os.path.join(workdir, unique("pass") + ".db")
+    monkeypatch.setenv("DOCKFS_PASSPHRASE", "correct horse battery")
+    m = Mount(workdir, db, {"tls": fleet_env["FLEET_TLS_URL"]}).start()
+    try:
+        copy_file(fleet_env["FLEET_TLS_CA"], m.p("hosts", "tls", "tls", "ca"))
+        copy_file(fleet_env["FLEET_TLS_CERT"], m.p("hosts", "tls", "tls", "cert"))
+        copy_file(fleet_env["FLEET_TLS_KEY"], m.p("hosts", "tls", "tls", "key"))
+        wait_status(m, "tls", "healthy")
+    finally:
+        m.stop_ok()
+    assert not os.path.exists(db + ".key"), "a key file made despite a passphrase"
+    # the same passphrase opens it again; another one is refused at start
+    m = Mount(workdir, db, {}).start()
+    try:
+        wait_status(m, "tls", "healthy")
+    finally:
+        m.stop_ok()
+    mnt = os.path.join(workdir, unique("mnt"))
+    os.mkdir(mnt)
+    env = dict(os.environ, DOCKFS_PASSPHRASE="wrong")
+    p = run([DOCKFS_BIN, mnt, "-f", "--db", db], env=env, check=False, timeout=30)
+    assert p.returncode != 0 and "does not open with this passphrase" in p.stderr
