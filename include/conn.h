@@ -2,8 +2,13 @@
  *
  * A host url names the transport:
  *   unix:///var/run/docker.sock     libcurl over a unix socket
- *   tcp://HOST:PORT                 libcurl over TCP + mutual TLS   (issue 4)
- *   ssh://USER@HOST[:PORT][/sock]   libssh2 streamlocal channel     (issue 4)
+ *   tcp://HOST:PORT                 libcurl over TCP + mutual TLS, with the CA,
+ *                                   client cert and key from the credential
+ *                                   store as in-memory blobs; plain TCP only
+ *                                   when the host is marked insecure
+ *   ssh://USER@HOST[:PORT][/sock]   libssh2: one session per host, a
+ *                                   direct-streamlocal channel per HTTP
+ *                                   connection (ssh.c)
  * conn_setup() is the seam: it prepares a curl easy handle so that the Docker
  * client never needs to know which transport carries it.
  */
@@ -11,30 +16,57 @@
 #define DOCKFS_CONN_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include <curl/curl.h>
 
+#include "vault.h"
+
 enum conn_kind { CONN_UNIX, CONN_TCP, CONN_SSH };
 
+
 struct conn {
-	atomic_int refs;   /* conn_ref / conn_unref */
+	atomic_int refs;    /* conn_ref / conn_unref */
 	enum conn_kind kind;
+	char host[65];      /* whose credentials it uses */
 	char *url;          /* as registered */
-	char *socket_path;  /* CONN_UNIX */
+	char *socket_path;  /* CONN_UNIX: the socket; CONN_SSH: the remote socket */
 	char *base_url;     /* what curl is given before the API path */
+	char *address;      /* CONN_TCP: host:port; CONN_SSH: host */
+	char *user;         /* CONN_SSH */
+	int port;           /* CONN_SSH */
+	atomic_bool insecure;     /* CONN_TCP: plain http, no TLS (explicit setting) */
 };
 
-/* Parses url into a new conn owned by the caller (conn_free).  -EINVAL for a
- * url that is not one of the forms above. */
-int conn_new(const char *url, struct conn **out);
+/* Where transports find a host's secrets ("tls/ca", "ssh/key"...): 0 with
+ * out filled (secret_free it), -ENOENT when unset, else -errno.  Set once at
+ * start; without one every secret is unset. */
+typedef int (*conn_secret_fn)(const char *host, const char *type, struct secret *out);
+void conn_set_secret_source(conn_secret_fn fn);
+int conn_secret(const char *host, const char *type, struct secret *out);
+
+/* Parses url into a new conn for host, owned by the caller (conn_free).
+ * -EINVAL for a url that is not one of the forms above. */
+int conn_new(const char *host, const char *url, struct conn **out);
 /* Frees c regardless of references (for a conn never shared). */
 void conn_free(struct conn *c);
 /* Counted references, for calls that run while the url may change. */
 struct conn *conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 
-/* Points easy at the engine.  -EPROTONOSUPPORT for a transport this build
- * cannot carry yet; the caller reports it as the host's error. */
-int conn_setup(const struct conn *c, CURL *easy);
+/* Points easy at the engine, with the host's credentials.  On failure a
+ * negative errno and why in msg. */
+int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen);
+/* Why the transport under the last failed call failed, if it knows better
+ * than curl (the ssh session's refusal); "" if not. */
+void conn_last_error(struct conn *c, char *msg, size_t msglen);
+/* Drops any session the transport keeps (credentials changed). */
+void conn_reset(struct conn *c);
+/* What curl is given before the API path (tcp: https, or http when
+ * insecure); buf holds it when it has to be made. */
+const char *conn_base_url(struct conn *c, char *buf, size_t len);
+/* At exit, after every host stopped: frees the transports' sessions. */
+void conn_shutdown(void);
 
 #endif

@@ -40,7 +40,7 @@ struct docker_reply {
 
 /* Performs the call.  0 for 2xx and 304 (already in that state), else a
  * negative errno with reply->message set.  reply is always initialised. */
-int docker_call(const struct conn *c, const struct docker_call *call,
+int docker_call(struct conn *c, const struct docker_call *call,
 		struct docker_reply *reply);
 void docker_reply_free(struct docker_reply *r);
 
@@ -56,7 +56,7 @@ void docker_api_negotiate(const char *engine_version, char *out, size_t outlen);
  * up for the call, whose body goes to write_cb, for the caller to run with
  * a multi handle.  Owned by the caller (curl_easy_cleanup); headers is set
  * to a list the caller frees with curl_slist_free_all after the transfer. */
-CURL *docker_stream_new(const struct conn *c, const char *api, const char *path,
+CURL *docker_stream_new(struct conn *c, const char *api, const char *path,
 			curl_write_callback write_cb, void *arg,
 			struct curl_slist **headers);
 

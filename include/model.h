@@ -80,12 +80,19 @@ struct host {
 	char api[16];              /* API version spoken */
 	json_t *version;           /* /version, NULL until connected */
 	json_t *info;              /* /info */
+	bool insecure;             /* tcp without TLS (admin's explicit setting) */
 	char host_type[16];        /* standalone | swarm_manager | swarm_worker */
 	struct map containers;     /* id -> struct container */
 	struct map container_names;/* name -> struct container */
 	struct map objects[OBJ_KINDS]; /* file name -> struct object */
 	struct timespec changed[OBJ_KINDS + 1]; /* dir mtimes; [OBJ_KINDS]: containers */
 	struct swarm_cache *swarm; /* managers only: the swarm's lists (swarm.h) */
+
+	/* Connection stats of the calls made to the engine. */
+	atomic_int calls_active;
+	atomic_llong calls_total, calls_failed, calls_ms;
+	char *call_error;          /* guarded by lock */
+	time_t call_error_at;
 
 	/* Worker control; guarded by ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -123,6 +130,17 @@ int fleet_host_remove(struct fleet *f, const char *name);
 int fleet_host_set_url(struct fleet *f, const char *name, const char *url);
 int fleet_host_set_description(struct fleet *f, const char *name, const char *text);
 int fleet_host_set_default(struct fleet *f, const char *name, bool on);
+int fleet_host_set_insecure(struct fleet *f, const char *name, bool on);
+/* Drops the host's connection and connects again now (credentials changed,
+ * `reconnect` written to ctl). */
+int fleet_host_reconnect(struct fleet *f, const char *name);
+
+/* Checks the engine now (ctl `test`): /_ping and /version, bounded.  0 with
+ * a one-line summary in out, else -errno with why in msg. */
+int host_test(struct host *h, struct buf *out, char *msg, size_t msglen);
+
+/* The stats file's content (one `key: value` a line). */
+void host_stats_show(struct host *h, struct buf *out);
 
 /* With h's lock held: the container called name, or with that id or unique
  * id prefix; NULL if none. */

@@ -80,7 +80,7 @@ int store_host_set_text(struct store *st, const char *name, const char *column,
  * on=false clears it on name only. */
 int store_host_set_default(struct store *st, const char *name, bool on);
 /* Records the outcome of a health check: status, last_health_check=now, and
- * the engine facts (each may be NULL: keep the stored value). */
+ * the engine facts (each, status too, may be NULL: keep the stored value). */
 int store_host_set_health(struct store *st, const char *name, const char *status,
 			  const char *docker_version, const char *api_version,
 			  const char *os_type, const char *architecture,
@@ -106,6 +106,35 @@ struct store_conn_stats {
 int store_conn_stats_add(struct store *st, const char *host,
 			 const struct store_conn_stats *s);
 
+/* tcp:// without TLS for this host (docker_hosts.insecure). */
+int store_host_set_insecure(struct store *st, const char *host, bool on);
+bool store_host_insecure(struct store *st, const char *host);
+
+/* The host's row id (the credentials' associated data). */
+int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1]);
+
+/* Credentials (host_credentials): sealed bytes only; vault.h seals and
+ * opens them.  One row per (host, type); a put replaces it.  The host must
+ * be registered (-ENOENT).  get fills owned copies: store_cred_free_fields. */
+struct store_cred {
+	char host_id[STORE_ID_LEN + 1];  /* get: the row's host id */
+	const char *type;                /* put: "tls/ca" ... */
+	const unsigned char *sealed;
+	size_t sealed_len;
+	const unsigned char *nonce;
+	size_t nonce_len;
+	const char *metadata;            /* shown instead of the secret (fingerprint) */
+	time_t updated_at;
+};
+int store_cred_put(struct store *st, const char *host, const struct store_cred *c);
+int store_cred_get(struct store *st, const char *host, const char *type, struct store_cred *c);
+void store_cred_free_fields(struct store_cred *c);
+int store_cred_remove(struct store *st, const char *host, const char *type);
+
+/* Settings of the daemon (settings table), as bytes.  get: *value is owned
+ * (free(); NUL-terminated for convenience), -ENOENT if unset. */
+int store_setting_get(struct store *st, const char *key, void **value, size_t *len);
+int store_setting_set(struct store *st, const char *key, const void *value, size_t len);
 
 /* Users (users table).  Names: 1..64 chars of [A-Za-z0-9._-], not starting
  * with '.' or '-' (else -EINVAL).  uid is the Unix uid the user is bound to,

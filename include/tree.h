@@ -39,6 +39,7 @@ struct tree_stat {
 	bool live;                /* fetched from the engine when opened */
 	bool per_caller;          /* content differs by caller: never cache it */
 	bool stream;              /* never ends: read with tree_stream */
+	bool buffered;            /* writes gathered, acted on at flush */
 };
 
 struct dirent_entry {
@@ -73,6 +74,10 @@ struct node_ops {
 	enum level remove_level;   /* to rmdir/unlink the node (LEVEL_NONE: admin) */
 	bool error_file;           /* a directory with an `error` file for its writes */
 	bool secret;               /* what is written never reaches the audit log */
+	/* Writes are gathered per open file and given to write() whole at
+	 * flush (close), whose error the writer's close() returns: for
+	 * content that comes in several write(2) calls (cp, a PEM file). */
+	bool buffered;
 	int (*lookup)(const struct caller *c, const struct node *dir, const char *name,
 		      struct node *child);
 	int (*list)(const struct caller *c, const struct node *dir, struct dirlist *out);
@@ -96,9 +101,12 @@ struct node_ops {
 };
 
 /* The state the subtrees share: set once by tree_init. */
+struct vault;
+
 struct tree_ctx {
 	struct fleet *fleet;
 	struct store *store;
+	struct vault *vault;      /* the credential store's sealing */
 	uid_t owner;              /* who mounted */
 	struct timespec started;  /* mtime of what has no time of its own */
 };
@@ -135,7 +143,7 @@ int tree_unlink(const struct caller *c, const char *path);
 int tree_create(const struct caller *c, const char *path);
 /* Checks that c may open path for reading and/or writing; a refused write
  * is recorded in the audit log.  st (may be NULL) gets what kind of file it
- * is (type, perm, live, per_caller, stream), not its size. */
+ * is (type, perm, live, per_caller, stream, buffered), not its size. */
 int tree_open(const struct caller *c, const char *path, bool for_write, struct tree_stat *st);
 /* Starts the producer of a stream file; s then belongs to it and the
  * caller (stream.h). */

@@ -1,9 +1,11 @@
 /* conn.c - transports under the Docker client. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
+#include "ssh.h"
 
 static const struct {
 	const char *prefix;
@@ -14,10 +16,63 @@ static const struct {
 	{ "ssh://", CONN_SSH },
 };
 
-int conn_new(const char *url, struct conn **out)
+static conn_secret_fn secret_source;
+
+void conn_set_secret_source(conn_secret_fn fn)
+{
+	secret_source = fn;
+}
+
+int conn_secret(const char *host, const char *type, struct secret *out)
+{
+	memset(out, 0, sizeof(*out));
+	return secret_source ? secret_source(host, type, out) : -ENOENT;
+}
+
+/* ssh://USER@HOST[:PORT][/path]: user, host, port and socket path. */
+static int parse_ssh(struct conn *c, const char *rest)
+{
+	const char *at = strchr(rest, '@');
+	const char *hostp = at ? at + 1 : rest;
+	const char *path = strchr(hostp, '/');
+	size_t hlen = path ? (size_t)(path - hostp) : strlen(hostp);
+	char hostport[300];
+	char *colon, *end;
+
+	if (!at || at == rest || hlen == 0 || hlen >= sizeof(hostport))
+		return -EINVAL;
+	memcpy(hostport, hostp, hlen);
+	hostport[hlen] = '\0';
+	c->port = 22;
+	colon = strrchr(hostport, ':');
+	if (hostport[0] == '[') {
+		char *rb = strchr(hostport, ']');
+		if (!rb)
+			return -EINVAL;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		*rb = '\0';
+		memmove(hostport, hostport + 1, strlen(hostport + 1) + 1);
+		if (colon)
+			colon--;
+	}
+	if (colon) {
+		*colon = '\0';
+		long p = strtol(colon + 1, &end, 10);
+		if (*end || p < 1 || p > 65535)
+			return -EINVAL;
+		c->port = (int)p;
+	}
+	c->user = strndup(rest, (size_t)(at - rest));
+	c->address = strdup(hostport);
+	c->socket_path = strdup(path ? path : "/var/run/docker.sock");
+	return c->user && c->address && c->socket_path ? 0 : -ENOMEM;
+}
+
+int conn_new(const char *host, const char *url, struct conn **out)
 {
 	struct conn *c;
 	size_t i;
+	int err = 0;
 
 	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
 		if (strncmp(url, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
@@ -29,24 +84,43 @@ int conn_new(const char *url, struct conn **out)
 		return -EINVAL;
 	if (schemes[i].kind == CONN_UNIX && rest[0] != '/')
 		return -EINVAL;
+	if (schemes[i].kind == CONN_TCP && (strchr(rest, '/') || !strchr(rest, ':')))
+		return -EINVAL;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	atomic_init(&c->refs, 1);
+	atomic_init(&c->insecure, false);
+	snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
 	c->kind = schemes[i].kind;
 	c->url = strdup(url);
-	if (c->kind == CONN_UNIX) {
+	switch (c->kind) {
+	case CONN_UNIX:
 		c->socket_path = strdup(rest);
 		/* The host part is ignored on a unix socket but must be a
 		 * valid name for curl and the engine's Host header check. */
 		c->base_url = strdup("http://docker");
-	} else {
-		c->base_url = NULL;
+		if (!c->socket_path || !c->base_url)
+			err = -ENOMEM;
+		break;
+	case CONN_TCP:
+		c->address = strdup(rest);
+		if (!c->address)
+			err = -ENOMEM;
+		break;
+	case CONN_SSH:
+		err = parse_ssh(c, rest);
+
+		if (!err && !(c->base_url = strdup("http://docker")))
+			err = -ENOMEM;
+		break;
 	}
-	if (!c->url || (c->kind == CONN_UNIX && (!c->socket_path || !c->base_url))) {
+	if (!c->url && !err)
+		err = -ENOMEM;
+	if (err) {
 		conn_free(c);
-		return -ENOMEM;
+		return err;
 	}
 	*out = c;
 	return 0;
@@ -59,6 +133,8 @@ void conn_free(struct conn *c)
 	free(c->url);
 	free(c->socket_path);
 	free(c->base_url);
+	free(c->address);
+	free(c->user);
 	free(c);
 }
 
@@ -74,15 +150,98 @@ void conn_unref(struct conn *c)
 		conn_free(c);
 }
 
-int conn_setup(const struct conn *c, CURL *easy)
+/* Hands one PEM secret to curl as a blob (curl keeps its own copy for the
+ * handle's life); ours is wiped at once. */
+static int set_blob(struct conn *c, CURL *easy, CURLoption opt, const char *type,
+		    bool required, char *msg, size_t msglen)
+{
+	struct secret s;
+	int err = conn_secret(c->host, type, &s);
+
+	if (err == -ENOENT && !required)
+		return 0;
+	if (err == -ENOENT) {
+		snprintf(msg, msglen, "%s: no %s: write it to hosts/%s/%s (or set insecure to 1"
+			 " for plain tcp without TLS)", c->url, type, c->host, type);
+		return -EACCES;
+	}
+	if (err) {
+		snprintf(msg, msglen, "%s: credential %s does not open (%s)", c->url, type,
+			 err == -EBADMSG ? "sealed for another host, or tampered with"
+					 : strerror(-err));
+		return -EACCES;
+	}
+	struct curl_blob blob = { s.data, s.len, CURL_BLOB_COPY };
+	CURLcode cc = curl_easy_setopt(easy, opt, &blob);
+	secret_free(&s);
+	if (cc != CURLE_OK) {
+		snprintf(msg, msglen, "%s: curl refuses %s: %s", c->url, type,
+			 curl_easy_strerror(cc));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int setup_tcp(struct conn *c, CURL *easy, char *msg, size_t msglen)
+{
+	int err;
+
+	if (atomic_load(&c->insecure))
+		return 0;
+	/* Verification is always on: these are libcurl's defaults, stated
+	 * so that no later change can turn them off by accident. */
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+	curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+	err = set_blob(c, easy, CURLOPT_CAINFO_BLOB, "tls/ca", true, msg, msglen);
+	if (!err)
+		err = set_blob(c, easy, CURLOPT_SSLCERT_BLOB, "tls/cert", false, msg, msglen);
+	if (!err)
+		err = set_blob(c, easy, CURLOPT_SSLKEY_BLOB, "tls/key", false, msg, msglen);
+	/* Never the system's CA bundle besides ours. */
+	curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+	return err;
+}
+
+int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen)
 {
 	switch (c->kind) {
 	case CONN_UNIX:
 		curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 		return 0;
 	case CONN_TCP:
+		return setup_tcp(c, easy, msg, msglen);
 	case CONN_SSH:
-		break;
+		return ssh_setup(c, easy, msg, msglen);
 	}
+	snprintf(msg, msglen, "%s: transport not available in this build", c->url);
 	return -EPROTONOSUPPORT;
+}
+
+/* The base url of a tcp conn depends on the insecure setting. */
+const char *conn_base_url(struct conn *c, char *buf, size_t len)
+{
+	if (c->kind != CONN_TCP)
+		return c->base_url ? c->base_url : "http://docker";
+	snprintf(buf, len, "%s://%s", atomic_load(&c->insecure) ? "http" : "https", c->address);
+	return buf;
+}
+
+void conn_last_error(struct conn *c, char *msg, size_t msglen)
+{
+	msg[0] = '\0';
+	if (c->kind == CONN_SSH)
+		ssh_last_error(c, msg, msglen);
+}
+
+void conn_reset(struct conn *c)
+{
+	if (c->kind == CONN_SSH)
+		ssh_reset(c);
+}
+
+void conn_shutdown(void)
+{
+	ssh_shutdown();
 }

@@ -103,16 +103,18 @@ static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	return call->cancelled(call->cancel_arg) ? 1 : 0;
 }
 
-static void build_url(struct buf *url, const struct conn *c, const char *api,
+static void build_url(struct buf *url, struct conn *c, const char *api,
 		      const char *path)
 {
-	buf_puts(url, c->base_url ? c->base_url : "http://docker");
+	char base[320];
+
+	buf_puts(url, conn_base_url(c, base, sizeof(base)));
 	if (api)
 		buf_printf(url, "/v%s", api);
 	buf_puts(url, path);
 }
 
-int docker_call(const struct conn *c, const struct docker_call *call,
+int docker_call(struct conn *c, const struct docker_call *call,
 		struct docker_reply *r)
 {
 	struct buf url = BUF_INIT;
@@ -127,12 +129,9 @@ int docker_call(const struct conn *c, const struct docker_call *call,
 		snprintf(r->message, sizeof(r->message), "out of memory");
 		return -ENOMEM;
 	}
-	err = conn_setup(c, easy);
-	if (err) {
-		snprintf(r->message, sizeof(r->message), "%s: transport not available in this build",
-			 c->url);
+	err = conn_setup(c, easy, r->message, sizeof(r->message));
+	if (err)
 		goto out;
-	}
 	build_url(&url, c, call->api, call->path);
 	curl_easy_setopt(easy, CURLOPT_URL, url.data);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -165,6 +164,15 @@ int docker_call(const struct conn *c, const struct docker_call *call,
 		goto out;
 	if (cc != CURLE_OK) {
 		long oserr = 0;
+		char why[400];
+
+		/* The transport may know better than curl (an ssh refusal). */
+		conn_last_error(c, why, sizeof(why));
+		if (why[0]) {
+			r->status = 0;
+			snprintf(r->message, sizeof(r->message), "%s", why);
+			goto out;
+		}
 
 		/* Say which engine and why, in the operator's terms: the url
 		 * they registered and the system's reason, not curl's idea of
@@ -203,7 +211,7 @@ void docker_reply_free(struct docker_reply *r)
 	buf_free(&r->body);
 }
 
-CURL *docker_stream_new(const struct conn *c, const char *api, const char *path,
+CURL *docker_stream_new(struct conn *c, const char *api, const char *path,
 			curl_write_callback write_cb, void *arg,
 			struct curl_slist **headers)
 {
@@ -213,7 +221,9 @@ CURL *docker_stream_new(const struct conn *c, const char *api, const char *path,
 	*headers = NULL;
 	if (!easy)
 		return NULL;
-	if (conn_setup(c, easy)) {
+	char msg[512];
+
+	if (conn_setup(c, easy, msg, sizeof(msg))) {
 		curl_easy_cleanup(easy);
 		return NULL;
 	}

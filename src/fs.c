@@ -27,14 +27,18 @@
 
 #include <poll.h>
 
+#include <sodium.h>
+
 #include "fs.h"
 #include "log.h"
 #include "map.h"
 #include "notify.h"
 #include "stream.h"
 #include "tree.h"
+#include "vault.h"
 
 #define STREAM_BUFFER (1 << 20)  /* unread bytes a stream reader may hold */
+#define GATHER_MAX (256 << 10)   /* what a buffered file takes (PEM keys, known_hosts) */
 
 struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
@@ -95,6 +99,11 @@ struct handle {
 	bool answer_fresh;      /* no read since the answer came */
 	struct caller opener;
 	struct buf content;
+	/* Buffered files (node_ops.buffered): what was written since open,
+	 * in guarded memory wiped at release; acted on at flush. */
+	bool buffered;
+	bool gathered_dirty;
+	struct secret gathered;   /* GATHER_MAX bytes, len = what was written */
 	char path[];
 };
 
@@ -651,6 +660,7 @@ static void handle_put(struct handle *h)
 	if (atomic_fetch_sub(&h->refs, 1) == 1) {
 		pollers_remove(h);
 		buf_free(&h->content);
+		secret_free(&h->gathered);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
 	}
@@ -734,6 +744,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	atomic_init(&h->refs, 1);
 	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
+	if (acc != O_RDONLY && ts.buffered) {
+		h->buffered = true;
+		if (secret_alloc(&h->gathered, GATHER_MAX) != 0) {
+			handle_put(h);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		h->gathered.len = 0;
+	}
 	if (acc != O_WRONLY) {
 		err = tree_read(&c, path, &h->content);
 		/* A write-only attribute opened O_RDWR is still writable. */
@@ -831,8 +850,28 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct buf answer = BUF_INIT;
+	int err;
+
+	if (h->buffered) {
+		pthread_mutex_lock(&h->lock);
+		if (off < 0 || (size_t)off + size > GATHER_MAX) {
+			err = EFBIG;
+		} else {
+			memcpy(h->gathered.data + off, data, size);
+			if ((size_t)off + size > h->gathered.len)
+				h->gathered.len = (size_t)off + size;
+			h->gathered_dirty = true;
+			err = 0;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
 	/* Judged as the opener, never as whoever holds the fd now. */
-	int err = tree_write(&h->opener, h->path, data, size, &answer);
+	err = tree_write(&h->opener, h->path, data, size, &answer);
 
 	if (!err && answer.len) {
 		/* What the action answered is what this open file reads now. */
@@ -849,6 +888,26 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_write(req, size);
+}
+
+/* close(): a buffered file acts now, and its error is close()'s. */
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	int err = 0;
+
+	if (h->kind == HANDLE_FILE && h->buffered) {
+		pthread_mutex_lock(&h->lock);
+		if (h->gathered_dirty) {
+			h->gathered_dirty = false;
+			err = tree_write(&h->opener, h->path, (const char *)h->gathered.data,
+					 h->gathered.len, NULL);
+			sodium_memzero(h->gathered.data, h->gathered.len);
+			h->gathered.len = 0;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	fuse_reply_err(req, -err);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -961,6 +1020,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.create = fs_create,
 	.read = fs_read,
 	.write = fs_write,
+	.flush = fs_flush,
 	.release = fs_release,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,

@@ -19,6 +19,7 @@ extern const struct node_ops images_dir_ops;
 extern const struct node_ops networks_dir_ops;
 extern const struct node_ops volumes_dir_ops;
 extern const struct node_ops host_permissions_dir_ops;
+extern const struct node_ops cred_dir_ops;
 
 #define URL_MAX 500
 #define DESCRIPTION_MAX 1000
@@ -48,6 +49,55 @@ static void show_status(struct host *h, struct buf *out)
 	tree_scalar(out, host_health_name(h->health));
 	if (h->health != HOST_HEALTHY && h->last_error)
 		tree_scalar(out, h->last_error);
+	else if (h->insecure && h->conn && h->conn->kind == CONN_TCP)
+		tree_scalar(out, "insecure: plain tcp, no TLS");
+}
+
+static void show_insecure(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->insecure ? "1" : "0");
+}
+
+static void show_last_check(struct host *h, struct buf *out)
+{
+	char when[64] = "";
+	struct tm tm;
+
+	if (h->last_check) {
+		gmtime_r(&h->last_check, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	tree_scalar(out, when);
+}
+
+static void show_api_version(struct host *h, struct buf *out)
+{
+	tree_scalar(out, h->api);
+}
+
+static void show_version_field(struct host *h, const char *field, struct buf *out)
+{
+	const char *v = json_string_value(json_object_get(h->version, field));
+
+	tree_scalar(out, v ? v : "");
+}
+
+static void show_os_type(struct host *h, struct buf *out)
+{
+	show_version_field(h, "Os", out);
+}
+
+static void show_architecture(struct host *h, struct buf *out)
+{
+	show_version_field(h, "Arch", out);
+}
+
+static void show_stats(struct host *h, struct buf *out)
+{
+	/* counters are atomics; host_stats_show takes the lock itself */
+	pthread_rwlock_unlock(&h->lock);
+	host_stats_show(h, out);
+	pthread_rwlock_rdlock(&h->lock);
 }
 
 static void show_description(struct host *h, struct buf *out)
@@ -96,6 +146,13 @@ static int set_description(struct host *h, const char *value)
 	return fleet_host_set_description(h->fleet, h->name, value);
 }
 
+static int set_insecure(struct host *h, const char *value)
+{
+	if (strcmp(value, "1") && strcmp(value, "0"))
+		return -EINVAL;
+	return fleet_host_set_insecure(h->fleet, h->name, value[0] == '1');
+}
+
 static int set_default(struct host *h, const char *value)
 {
 	if (strcmp(value, "1") && strcmp(value, "0"))
@@ -111,6 +168,12 @@ static const struct host_attr host_attrs[] = {
 	{ "default", show_default, set_default, 1 },
 	{ "version", show_version, NULL, 0 },
 	{ "info.json", show_info, NULL, 0 },
+	{ "insecure", show_insecure, set_insecure, 1 },
+	{ "last_check", show_last_check, NULL, 0 },
+	{ "api_version", show_api_version, NULL, 0 },
+	{ "os_type", show_os_type, NULL, 0 },
+	{ "architecture", show_architecture, NULL, 0 },
+	{ "stats", show_stats, NULL, 0 },
 };
 
 #define N_ATTRS (sizeof(host_attrs) / sizeof(host_attrs[0]))
@@ -124,6 +187,8 @@ static const struct {
 	{ "networks", &networks_dir_ops },
 	{ "volumes", &volumes_dir_ops },
 	{ "permissions", &host_permissions_dir_ops },
+	{ "tls", &cred_dir_ops },
+	{ "ssh", &cred_dir_ops },
 };
 
 #define N_DIRS (sizeof(host_dirs) / sizeof(host_dirs[0]))
@@ -210,6 +275,8 @@ static int host_lookup(const struct caller *c, const struct node *dir, const cha
 	for (size_t i = 0; i < N_DIRS; i++) {
 		if (strcmp(name, host_dirs[i].name) == 0) {
 			node_child(child, dir, host_dirs[i].ops);
+			if (host_dirs[i].ops == &cred_dir_ops)
+				snprintf(child->key, sizeof(child->key), "%s", name);
 			return 0;
 		}
 	}
@@ -217,11 +284,11 @@ static int host_lookup(const struct caller *c, const struct node *dir, const cha
 		node_child(child, dir, &events_file_ops);
 		return 0;
 	}
-	if (!strcmp(name, "ctl")) {
+	if (strcmp(name, "ctl") == 0) {
 		node_child(child, dir, &host_ctl_ops);
 		return 0;
 	}
-	if (!strcmp(name, "swarm")) {
+	if (strcmp(name, "swarm") == 0) {
 		char sw[80];
 
 		swarm_of_host(dir->host, sw, sizeof(sw));
@@ -241,7 +308,8 @@ static int host_list(const struct caller *c, const struct node *dir, struct dirl
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, host_attrs[i].name, NODE_FILE);
 	dirlist_add(out, "events", NODE_FILE);
-	dirlist_add(out, "ctl", NODE_FILE);
+	if (lvl >= host_ctl_ops.read_level)
+		dirlist_add(out, "ctl", NODE_FILE);
 	for (size_t i = 0; i < N_DIRS; i++)
 		if (lvl >= host_dirs[i].ops->read_level)
 			dirlist_add(out, host_dirs[i].name, NODE_DIR);
@@ -323,33 +391,47 @@ const struct node_ops host_rwfile_ops = {
 	.write = host_file_write,
 };
 
-/* ---- M/hosts/<host>/ctl ---------------------------------------------------
+/* ---- M/hosts/<host>/ctl -----------------------------------------------------
  *
- * Today only the swarm membership verbs (swarms.c): swarm init | join |
- * leave, for admins of the host.
+ *   test            a health check now; the write fails with its reason
+ *   reconnect       drop the connection and connect again
+ *   swarm init|join|leave ...   membership (swarms.c; admins of the host)
  */
+
+static const char host_ctl_usage[] =
+	"test\n"
+	"reconnect\n"
+	"swarm init [--advertise-addr ADDR] [--listen-addr ADDR]\n"
+	"swarm join --token TOKEN [--advertise-addr ADDR] [--listen-addr ADDR] MANAGER:PORT\n"
+	"swarm leave [force]\n";
 
 static int host_ctl_read(const struct caller *c, const struct node *n, struct buf *out)
 {
-	buf_puts(out, "swarm init [--advertise-addr ADDR] [--listen-addr ADDR]\n"
-		 "swarm join --token TOKEN [--advertise-addr ADDR] [--listen-addr ADDR] "
-		 "MANAGER:PORT\n"
-		 "swarm leave [force]\n");
+	buf_puts(out, host_ctl_usage);
 	return 0;
 }
 
 static int host_ctl_write(const struct caller *c, const struct node *n, const char *data,
 			  size_t len, struct buf *out)
 {
+	char msg[512];
 	struct argv a;
 	int err;
 
 	if (cmdline_split(data, len, &a))
 		return tree_fail(-EINVAL, "one command a write: see `cat ctl`");
-	if (a.n >= 1 && !strcmp(a.v[0], "swarm"))
+	if (a.n == 1 && !strcmp(a.v[0], "test")) {
+		err = host_test(n->host, out, msg, sizeof(msg));
+		if (err)
+			err = tree_fail(err, "test: %s", msg);
+	} else if (a.n == 1 && !strcmp(a.v[0], "reconnect")) {
+		err = fleet_host_reconnect(n->host->fleet, n->host->name);
+	} else if (a.n >= 1 && !strcmp(a.v[0], "swarm")) {
 		err = swarm_host_ctl(c, n->host, a.n - 1, a.v + 1, out);
-	else
-		err = tree_fail(-EINVAL, "commands: swarm init|join|leave (see `cat ctl`)");
+	} else {
+		err = tree_fail(-EINVAL, "commands: test, reconnect, swarm init|join|leave "
+				"(see `cat ctl`)");
+	}
 	argv_free(&a);
 	return err;
 }
@@ -357,7 +439,7 @@ static int host_ctl_write(const struct caller *c, const struct node *n, const ch
 const struct node_ops host_ctl_ops = {
 	.type = NODE_FILE,
 	.resource = "host",
-	.read_level = LEVEL_VIEWER,
+	.read_level = LEVEL_OPERATOR,
 	.write_level = LEVEL_OPERATOR,
 	.stat = host_dir_stat,
 	.read = host_ctl_read,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +14,16 @@
 
 #include "access.h"
 #include "events.h"
-#include "notify.h"
 #include "fs.h"
-#include "names.h"
+#include "import.h"
 #include "log.h"
 #include "model.h"
+#include "names.h"
+#include "notify.h"
 #include "store.h"
 #include "swarm.h"
 #include "tree.h"
+#include "vault.h"
 
 struct config {
 	char *db;
@@ -34,9 +37,12 @@ struct config {
 	int resync_interval;
 	double entry_timeout;
 	double attr_timeout;
+	char *passphrase_file; /* "--passphrase-file F" */
+	char *import_dir;      /* "--import-docker[=DIR]" */
+	int import;
 };
 
-enum { KEY_HOST, KEY_HELP_DOCKFS };
+enum { KEY_HOST, KEY_HELP_DOCKFS, KEY_IMPORT };
 
 #define OPT(t, p) { t, offsetof(struct config, p), 1 }
 static const struct fuse_opt dockfs_opts[] = {
@@ -51,6 +57,9 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("default_level=%s", default_level),
 	OPT("exec_timeout=%d", exec_timeout),
 	OPT("private", private_mount),
+	OPT("--passphrase-file %s", passphrase_file),
+	FUSE_OPT_KEY("--import-docker", KEY_IMPORT),
+	FUSE_OPT_KEY("--import-docker=", KEY_IMPORT),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
@@ -59,6 +68,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 {
 	struct config *cfg = data;
 
+	if (key == KEY_IMPORT) {
+		cfg->import = 1;
+		arg += strlen("--import-docker");
+		if (*arg == '=' && !(cfg->import_dir = strdup(arg + 1)))
+			abort();
+		return 0;
+	}
 	if (key != KEY_HOST)
 		return 1; /* keep for libfuse */
 	arg += strlen("--host");
@@ -90,6 +106,12 @@ static void usage(const char *prog)
 	       "    -o exec_timeout=N      seconds an exec may run (default 60)\n"
 	       "    -o private             only the mounting user may enter (default: shared\n"
 	       "                           with allow_other when permitted; levels apply)\n"
+	       "    --passphrase-file F    credential store key from the passphrase in F\n"
+	       "                           (also DOCKFS_PASSPHRASE; default: the key file\n"
+	       "                           DB.key, made on first run)\n"
+	       "    --import-docker[=DIR]  register DOCKER_HOST (+ DOCKER_CERT_PATH) and the\n"
+	       "                           docker CLI's contexts in DIR (default ~/.docker)\n"
+	       "                           as hosts with their TLS files, then exit\n"
 	       "    --version              print the version\n\n",
 	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
 				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
@@ -172,6 +194,73 @@ static int parse_admins(const char *text, uid_t **out, size_t *n)
 	return 0;
 }
 
+/* The passphrase of the credential store, if one is given: the file's first
+ * line, else DOCKFS_PASSPHRASE.  In guarded memory (secret_free). */
+static int read_passphrase(const char *file, struct secret *out)
+{
+	const char *env = getenv("DOCKFS_PASSPHRASE");
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!file && !(env && *env))
+		return 0;
+	if (secret_alloc(out, 1024))
+		return -ENOMEM;
+	if (file) {
+		FILE *f = fopen(file, "re");
+		if (!f) {
+			int err = -errno;
+			secret_free(out);
+			return err;
+		}
+		/* unbuffered: no copy of it left in stdio's buffer */
+		setvbuf(f, NULL, _IONBF, 0);
+		int ch;
+		while (n + 1 < 1024 && (ch = fgetc(f)) != EOF && ch != '\n')
+			out->data[n++] = (unsigned char)ch;
+		fclose(f);
+	} else {
+		n = strlen(env);
+		if (n >= 1024)
+			n = 1023;
+		memcpy(out->data, env, n);
+	}
+	out->data[n] = '\0';
+	out->len = n;
+	if (!n) {
+		secret_free(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Opens the credential store of the registry at db, with the passphrase
+ * if there is one (pass->data NULL: the key file). */
+static int open_vault(struct store *st, const char *db, const struct secret *pass,
+		      struct vault **out)
+{
+	char *key_file = NULL;
+	int err;
+
+	*out = NULL;
+	if (asprintf(&key_file, "%s.key", db) < 0)
+		return -ENOMEM;
+	err = vault_open(st, key_file, pass->data ? (const char *)pass->data : NULL, out);
+	free(key_file);
+	return err;
+}
+
+/* Where the ssh and tls transports get secrets: the daemon's vault. */
+static struct store *secret_store;
+static struct vault *secret_vault;
+
+static int daemon_secret(const char *host, const char *type, struct secret *out)
+{
+	if (!secret_vault)
+		return -ENOENT;
+	return vault_get(secret_vault, secret_store, host, type, out);
+}
+
 /* --host options, and on a first run with nothing registered, the local
  * engine as host "default" (DOCKER_HOST, else the standard socket). */
 static int register_hosts(struct store *st, const struct config *cfg)
@@ -226,6 +315,8 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *loop = NULL;
 	struct store *st = NULL;
 	struct fleet *fleet = NULL;
+	struct vault *vault = NULL;
+	struct secret pass = { 0 };  /* the passphrase, until the vault opens */
 	struct fs_options fsopt;
 	struct access_options ao = { NULL, 0, LEVEL_NONE };
 	uid_t default_admins[2] = { 0, getuid() };
@@ -248,6 +339,32 @@ int main(int argc, char *argv[])
 		printf("FUSE library version %s\n", fuse_pkgversion());
 		fuse_lowlevel_version();
 		ret = 0;
+		goto out;
+	}
+	if (cfg.import) {
+		if (sodium_init() < 0)
+			goto out;
+		log_init(false, LOG_LVL_WARN);
+		if (cfg.db && cfg.db[0] == '=')
+			memmove(cfg.db, cfg.db + 1, strlen(cfg.db));
+		if (!cfg.db && !(cfg.db = default_db_path()))
+			goto out;
+		struct vault *v = NULL;
+		err = read_passphrase(cfg.passphrase_file, &pass);
+		if (!err)
+			err = make_parent_dirs(cfg.db);
+		if (!err)
+			err = store_open(cfg.db, &st);
+		if (!err)
+			err = open_vault(st, cfg.db, &pass, &v);
+		if (!err)
+			err = import_docker(st, v, cfg.import_dir);
+		vault_close(v);
+		store_close(st);
+		st = NULL;
+		if (err < 0)
+			fprintf(stderr, "dockfs: import into %s: %s\n", cfg.db, strerror(-err));
+		ret = err < 0;
 		goto out;
 	}
 	if (!opts.mountpoint) {
@@ -298,12 +415,29 @@ int main(int argc, char *argv[])
 	/* Open, migrate and register now, while errors still reach the
 	 * terminal; SQLite connections must not cross the daemonizing fork,
 	 * so this one is closed and the daemon opens its own. */
+	/* Read once, before the daemon changes to / (a relative path). */
+	err = read_passphrase(cfg.passphrase_file, &pass);
+	if (err) {
+		fprintf(stderr, "dockfs: passphrase: %s\n", strerror(-err));
+		goto out;
+	}
 	err = store_open(cfg.db, &st);
 	if (!err)
 		err = register_hosts(st, &cfg);
+	if (!err) {
+		/* Fail early on a wrong passphrase, while it still reaches
+		 * the terminal (the daemon opens it again after the fork). */
+		err = open_vault(st, cfg.db, &pass, &vault);
+		vault_close(vault);
+		vault = NULL;
+	}
 	store_close(st);
 	st = NULL;
-	if (err) {
+	if (err == -EKEYREJECTED) {
+		fprintf(stderr, "dockfs: %s: the credential store does not open with this %s\n",
+			cfg.db, pass.data ? "passphrase" : "key file");
+		goto out;
+	} else if (err) {
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
 		goto out;
 	}
@@ -328,6 +462,15 @@ int main(int argc, char *argv[])
 		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
 		goto out_unmount;
 	}
+	err = open_vault(st, cfg.db, &pass, &vault);
+	secret_free(&pass);
+	if (err) {
+		log_error(err, "%s: cannot open the credential store: %s", cfg.db, strerror(-err));
+		goto out_unmount;
+	}
+	secret_store = st;
+	secret_vault = vault;
+	conn_set_secret_source(daemon_secret);
 	err = access_init(st, &ao);
 	if (err)
 		goto out_unmount;
@@ -335,7 +478,7 @@ int main(int argc, char *argv[])
 	err = fleet_new(st, &fo, &fleet);
 	if (err)
 		goto out_unmount;
-	struct tree_ctx tc = { fleet, st, getuid(), { 0, 0 } };
+	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 } };
 	clock_gettime(CLOCK_REALTIME, &tc.started);
 	tree_init(&tc);
 	events_init();
@@ -372,12 +515,18 @@ out_unmount:
 	notify_stop();
 out_signals:
 	fuse_remove_signal_handlers(se);
+	/* Which restored SIGPIPE's default: the hosts' connections are still
+	 * closed below, and a peer gone meanwhile must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 out_session:
 	fuse_session_destroy(se);
 	containers_shutdown();
 	services_shutdown();
 	events_shutdown();
 	fleet_free(fleet);
+	conn_shutdown();
+	secret_vault = NULL;
+	vault_close(vault);
 	access_free();
 	store_close(st);
 	fs_cleanup();
@@ -389,6 +538,9 @@ out:
 	free(cfg.db);
 	free(cfg.admins);
 	free(cfg.default_level);
+	free(cfg.passphrase_file);
+	secret_free(&pass);
+	free(cfg.import_dir);
 	free(admins);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

@@ -435,7 +435,7 @@ static struct host *host_new(struct fleet *f, const char *name, const char *url)
 	pthread_cond_init(&h->ctl_cond, NULL);
 	if (!url) {
 		h->last_error = xstrdup("no url yet: write one to url");
-	} else if (conn_new(url, &h->conn) < 0) {
+	} else if (conn_new(name, url, &h->conn) < 0) {
 		h->conn = NULL;
 		h->health = HOST_UNHEALTHY;
 		h->last_error = xstrdup("invalid url");
@@ -459,6 +459,7 @@ static void host_destroy(struct host *h)
 	conn_unref(h->conn);
 	free(h->description);
 	free(h->last_error);
+	free(h->call_error);
 	json_decref(h->version);
 	json_decref(h->info);
 	swarm_cache_free(h->swarm);
@@ -552,11 +553,66 @@ static int engine_call(struct host *h, struct docker_call *call, struct docker_r
 	}
 	if (!call->api)
 		call->api = api;
+	atomic_fetch_add(&h->calls_active, 1);
+	long t0 = mono_ms();
 	err = docker_call(c, call, reply);
+	atomic_fetch_add(&h->calls_ms, mono_ms() - t0);
+	atomic_fetch_add(&h->calls_total, 1);
+	atomic_fetch_sub(&h->calls_active, 1);
+	/* Failed: no answer, or the engine failing (not a 404 or a 409). */
+	if (err && (reply->status == 0 || reply->status >= 500)) {
+		atomic_fetch_add(&h->calls_failed, 1);
+		pthread_rwlock_wrlock(&h->lock);
+		set_str(&h->call_error, reply->message);
+		h->call_error_at = time(NULL);
+		pthread_rwlock_unlock(&h->lock);
+	}
 	if (call->api == api)
 		call->api = NULL;
 	conn_unref(c);
 	return err;
+}
+
+void host_stats_show(struct host *h, struct buf *out)
+{
+	long long total = atomic_load(&h->calls_total);
+	char when[64] = "";
+
+	buf_printf(out, "active_connections: %d\n", atomic_load(&h->calls_active));
+	buf_printf(out, "total_requests: %lld\n", total);
+	buf_printf(out, "failed_requests: %lld\n", (long long)atomic_load(&h->calls_failed));
+	buf_printf(out, "avg_response_ms: %.1f\n",
+		   total ? (double)atomic_load(&h->calls_ms) / (double)total : 0.0);
+	pthread_rwlock_rdlock(&h->lock);
+	if (h->call_error_at) {
+		struct tm tm;
+		gmtime_r(&h->call_error_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	buf_printf(out, "last_error: %s\n", h->call_error ? h->call_error : "");
+	buf_printf(out, "last_error_at: %s\n", when);
+	pthread_rwlock_unlock(&h->lock);
+}
+
+/* One host_connection_stats row (each health check). */
+static void stats_persist(struct host *h)
+{
+	long long total = atomic_load(&h->calls_total);
+	struct store_conn_stats s = {
+		.active_connections = atomic_load(&h->calls_active),
+		.total_connections = total,
+		.failed_connections = atomic_load(&h->calls_failed),
+		.avg_response_time_ms = total ? (double)atomic_load(&h->calls_ms) / (double)total : 0,
+	};
+	char *err = NULL;
+
+	pthread_rwlock_rdlock(&h->lock);
+	err = h->call_error ? xstrdup(h->call_error) : NULL;
+	s.last_error_at = h->call_error_at;
+	pthread_rwlock_unlock(&h->lock);
+	s.last_error = err;
+	store_conn_stats_add(h->fleet->store, h->name, &s);
+	free(err);
 }
 
 int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
@@ -684,6 +740,7 @@ static void set_health(struct host *h, enum host_health health, const char *erro
 	}
 	store_host_set_health(h->fleet->store, h->name, host_health_name(health),
 			      NULL, NULL, NULL, NULL, health == HOST_HEALTHY ? type : NULL);
+	stats_persist(h);
 }
 
 static const char *detect_type(json_t *info)
@@ -1393,6 +1450,10 @@ static struct host *host_from_row(struct fleet *f, const struct store_host *row)
 {
 	struct host *h = host_new(f, row->name, row->host_url);
 
+	h->insecure = store_host_insecure(f->store, row->name);
+	if (h->conn)
+		atomic_store(&h->conn->insecure, h->insecure);
+
 	h->description = xstrdup(row->description);
 	h->is_default = row->is_default;
 	return h;
@@ -1533,7 +1594,7 @@ int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 {
 	struct conn *c;
 	struct host *h;
-	int err = conn_new(url, &c);
+	int err = conn_new(name, url, &c);
 
 	if (err)
 		return err;
@@ -1545,6 +1606,7 @@ int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 	err = store_host_put(f->store, name, url);
 	if (!err) {
 		pthread_rwlock_wrlock(&h->lock);
+		atomic_store(&c->insecure, h->insecure);
 		conn_unref(h->conn);
 		h->conn = c;
 		h->health = HOST_PENDING;
@@ -1615,6 +1677,84 @@ int fleet_host_set_default(struct fleet *f, const char *name, bool on)
 	}
 	host_put(h);
 	return err;
+}
+
+int fleet_host_set_insecure(struct fleet *f, const char *name, bool on)
+{
+	struct host *h = fleet_host_get(f, name);
+	int err;
+
+	if (!h)
+		return -ENOENT;
+	err = store_host_set_insecure(f->store, name, on);
+	if (err == -ENOENT)
+		err = -EINVAL; /* made by mkdir: no registry row until a url */
+	if (!err) {
+		pthread_rwlock_wrlock(&h->lock);
+		h->insecure = on;
+		if (h->conn)
+			atomic_store(&h->conn->insecure, on);
+		now_ts(&h->status_ts);
+		pthread_rwlock_unlock(&h->lock);
+	}
+	host_put(h);
+	return err ? err : fleet_host_reconnect(f, name);
+}
+
+int fleet_host_reconnect(struct fleet *f, const char *name)
+{
+	struct host *h = fleet_host_get(f, name);
+	struct conn *c;
+
+	if (!h)
+		return -ENOENT;
+	c = host_conn_get(h, NULL, 0);
+	if (c) {
+		conn_reset(c);
+		conn_unref(c);
+	}
+	pthread_rwlock_wrlock(&h->lock);
+	/* Calls are let through again until the worker's attempt says. */
+	if (h->health == HOST_UNHEALTHY)
+		h->health = HOST_PENDING;
+	now_ts(&h->status_ts);
+	pthread_rwlock_unlock(&h->lock);
+	pthread_mutex_lock(&h->ctl_lock);
+	h->reconnect = true;
+	pthread_mutex_unlock(&h->ctl_lock);
+	host_wake(h);
+	host_put(h);
+	return 0;
+}
+
+int host_test(struct host *h, struct buf *out, char *msg, size_t msglen)
+{
+	struct docker_call call = { .path = "/version", .timeout_ms = PING_TIMEOUT_MS };
+	struct docker_reply r;
+	long t0 = mono_ms();
+	int err = engine_call(h, &call, &r);
+
+	if (err) {
+		snprintf(msg, msglen, "%s", r.message);
+		docker_reply_free(&r);
+		set_health(h, HOST_UNHEALTHY, msg);
+		return err;
+	}
+	json_t *v = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+	buf_printf(out, "ok %ld ms: docker %s, api %s, %s/%s\n", mono_ms() - t0,
+		   json_string_value(json_object_get(v, "Version")) ?: "?",
+		   json_string_value(json_object_get(v, "ApiVersion")) ?: "?",
+		   json_string_value(json_object_get(v, "Os")) ?: "?",
+		   json_string_value(json_object_get(v, "Arch")) ?: "?");
+	json_decref(v);
+	docker_reply_free(&r);
+	pthread_rwlock_rdlock(&h->lock);
+	bool healthy = h->health == HOST_HEALTHY;
+	pthread_rwlock_unlock(&h->lock);
+	/* Answering again: let the worker connect now, not after its backoff. */
+	if (!healthy)
+		fleet_host_reconnect(h->fleet, h->name);
+	return 0;
 }
 
 static void stop_host_cb(struct host *h, void *arg)

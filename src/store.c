@@ -149,6 +149,16 @@ static const char *const migrations[] = {
 	"  WHERE host_id IS NOT NULL;"
 	/* The audit tail by user: username = ? AND id > ? ORDER BY id. */
 	"CREATE INDEX idx_audit_username ON audit_logs(username, id);",
+
+	/* 3: settings of the daemon itself (the vault's salt and check
+	 * record); a removed host's credential rows go with it (cascade). */
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value BLOB"
+	");"
+	/* tcp:// without TLS only when an admin says so. */
+	"ALTER TABLE docker_hosts ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (insecure IN (0, 1));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -968,7 +978,7 @@ int store_host_set_health(struct store *st, const char *name, const char *status
 	/* updated_at is left alone: it dates configuration changes, and a
 	 * health check every few seconds would make it meaningless. */
 	static const char sql[] =
-		"UPDATE docker_hosts SET status = ?1, last_health_check = ?2,"
+		"UPDATE docker_hosts SET status = COALESCE(?1, status), last_health_check = ?2,"
 		" docker_version = COALESCE(?3, docker_version),"
 		" api_version = COALESCE(?4, api_version),"
 		" os_type = COALESCE(?5, os_type),"
@@ -978,7 +988,7 @@ int store_host_set_health(struct store *st, const char *name, const char *status
 	sqlite3_stmt *s = NULL;
 	int ret, rc = SQLITE_OK;
 
-	if (!valid_host_name(name) || !status)
+	if (!valid_host_name(name))
 		return -EINVAL;
 	pthread_mutex_lock(&st->lock);
 	ret = prepare(st, sql, &s);
@@ -1835,5 +1845,280 @@ unlock:
 		audit_row_free(&rows[i]);
 	}
 	free(rows);
+	return ret;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+int store_setting_get(struct store *st, const char *key, void **value, size_t *len)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	*value = NULL;
+	*len = 0;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "SELECT value FROM settings WHERE key = ?1", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, key, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		ret = db_err(st, rc, "get setting");
+	} else {
+		int n = sqlite3_column_bytes(s, 0);
+		*value = malloc((size_t)n + 1);
+		if (!*value) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (n)
+			memcpy(*value, sqlite3_column_blob(s, 0), (size_t)n);
+		((char *)*value)[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_setting_set(struct store *st, const char *key, const void *value, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "INSERT INTO settings (key, value) VALUES (?1, ?2)"
+		      " ON CONFLICT (key) DO UPDATE SET value = excluded.value", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, key, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 2, value, (int)len, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set setting");
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* ---- credentials (host_credentials) -------------------------------------- */
+
+int store_cred_put(struct store *st, const char *host, const struct store_cred *c)
+{
+	static const char sql[] =
+		"INSERT INTO host_credentials (id, host_id, credential_type, encrypted_value,"
+		" nonce, metadata)"
+		" SELECT ?1, id, ?2, ?3, ?4, ?5 FROM docker_hosts WHERE name = ?6"
+		" ON CONFLICT (host_id, credential_type) DO UPDATE SET"
+		" encrypted_value = excluded.encrypted_value, nonce = excluded.nonce,"
+		" metadata = excluded.metadata, updated_at = " NOW_S;
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host) || !c->type || !c->sealed || !c->nonce)
+		return -EINVAL;
+	uuid_v4(id);
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, c->type, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 3, c->sealed, (int)c->sealed_len, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 4, c->nonce, (int)c->nonce_len, SQLITE_STATIC);
+	bind_text(s, 5, c->metadata, &rc);
+	bind_text(s, 6, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "put credential");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+static void *blob_dup(sqlite3_stmt *s, int col, size_t *len)
+{
+	int n = sqlite3_column_bytes(s, col);
+	void *p = malloc(n ? (size_t)n : 1);
+
+	if (!p)
+		abort();
+	if (n)
+		memcpy(p, sqlite3_column_blob(s, col), (size_t)n);
+	*len = (size_t)n;
+	return p;
+}
+
+int store_cred_get(struct store *st, const char *host, const char *type, struct store_cred *c)
+{
+	static const char sql[] =
+		"SELECT c.host_id, c.encrypted_value, c.nonce, c.metadata, c.updated_at"
+		" FROM host_credentials c JOIN docker_hosts h ON h.id = c.host_id"
+		" WHERE h.name = ?1 AND c.credential_type = ?2";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	memset(c, 0, sizeof(*c));
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, host, &rc);
+	bind_text(s, 2, type, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		ret = db_err(st, rc, "get credential");
+	} else {
+		const char *hid = (const char *)sqlite3_column_text(s, 0);
+		const char *meta = (const char *)sqlite3_column_text(s, 3);
+
+		snprintf(c->host_id, sizeof(c->host_id), "%s", hid ? hid : "");
+		c->sealed = blob_dup(s, 1, &c->sealed_len);
+		c->nonce = blob_dup(s, 2, &c->nonce_len);
+		c->metadata = meta ? strdup(meta) : NULL;
+		c->updated_at = (time_t)sqlite3_column_int64(s, 4);
+	}
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+void store_cred_free_fields(struct store_cred *c)
+{
+	free((void *)c->sealed);
+	free((void *)c->nonce);
+	free((void *)c->metadata);
+	c->sealed = c->nonce = NULL;
+	c->metadata = NULL;
+}
+
+int store_cred_remove(struct store *st, const char *host, const char *type)
+{
+	static const char sql[] =
+		"DELETE FROM host_credentials WHERE credential_type = ?1 AND host_id ="
+		" (SELECT id FROM docker_hosts WHERE name = ?2)";
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, type, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "remove credential");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_host_set_insecure(struct store *st, const char *host, bool on)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "UPDATE docker_hosts SET insecure = ?1, updated_at = " NOW_S
+		      " WHERE name = ?2", &s);
+	if (ret)
+		goto out;
+	bind_int64(s, 1, on, &rc);
+	bind_text(s, 2, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	ret = step_done(st, s, "set insecure");
+	if (!ret && sqlite3_changes(st->db) == 0)
+		ret = -ENOENT;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+bool store_host_insecure(struct store *st, const char *host)
+{
+	sqlite3_stmt *s = NULL;
+	bool on = false;
+	int rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->lock);
+	if (prepare(st, "SELECT insecure FROM docker_hosts WHERE name = ?1", &s) == 0) {
+		bind_text(s, 1, host, &rc);
+		if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+			on = sqlite3_column_int(s, 0) != 0;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return on;
+}
+
+int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1])
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(host))
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, "SELECT id FROM docker_hosts WHERE name = ?1", &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, host, &rc);
+	if (rc != SQLITE_OK) {
+		ret = db_err(st, rc, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else if (rc != SQLITE_ROW)
+		ret = db_err(st, rc, "get host id");
+	else
+		snprintf(id, STORE_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }

@@ -563,6 +563,7 @@ static void kind_of(const struct caller *c, const struct node *n, struct tree_st
 	if (n->ops->stat)
 		n->ops->stat(c, n, st);
 	st->stream = n->ops->stream != NULL;
+	st->buffered = n->ops->buffered;
 }
 
 int tree_open(const struct caller *c, const char *path, bool for_write, struct tree_stat *st)

@@ -305,6 +305,70 @@ def fleet():
 
 
 @pytest.fixture(scope="session")
+def fleet_env(fleet):
+    """`scripts/fleet env` as a dict (the tls and ssh engines' addresses,
+    certificates, keys and users)."""
+    env = {}
+    for line in fleet_cmd("env", timeout=30).stdout.splitlines():
+        k, _, v = line.partition("=")
+        env[k] = v.strip("'")
+    return env
+
+
+@pytest.fixture(scope="session")
+def tls_engine(fleet_env):
+    """The engine behind tcp+TLS, through its own unix socket."""
+    e = Engine("tls", fleet_env["FLEET_TLS_SOCK"])
+    assert e.answers(), "the tls engine does not answer"
+    return e
+
+
+@pytest.fixture(scope="session")
+def ssh_engine(fleet_env):
+    """The engine behind sshd, through its own unix socket."""
+    e = Engine("ssh", fleet_env["FLEET_SSH_SOCK"])
+    assert e.answers(), "the ssh engine does not answer"
+    return e
+
+
+def write_file(path, data):
+    """Writes data (bytes or str) to path in one open/close, like cp."""
+    if isinstance(data, str):
+        data = data.encode()
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def copy_file(src, dst):
+    """cp src dst, as a user would."""
+    run(["cp", src, dst], timeout=30)
+
+
+def wait_status(mount, host, word, timeout=20, contains=None):
+    """Waits until hosts/<host>/status starts with word (and its text holds
+    contains); returns the whole text."""
+    def ok():
+        try:
+            text = read_text(mount.p("hosts", host, "status"))
+        except OSError:
+            return None
+        if text.split("\n", 1)[0] != word:
+            return None
+        if contains and contains not in text:
+            return None
+        return text
+    try:
+        return wait_until(ok, timeout, f"{host} to be {word} ({contains})", interval=0.1)
+    except AssertionError:
+        try:
+            text = read_text(mount.p("hosts", host, "status"))
+        except OSError as e:
+            text = str(e)
+        raise AssertionError(f"{host}: status {text!r}, wanted {word} ({contains})\n"
+                             + mount.log_text()) from None
+
+
+@pytest.fixture(scope="session")
 def mgr(fleet):
     return fleet["mgr"]
 

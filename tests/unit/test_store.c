@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* Bump with every migration added to src/store.c. */
-#define LATEST_SCHEMA_VERSION 2
+#define LATEST_SCHEMA_VERSION 3
 
 static int passed, failed;
 
@@ -410,8 +410,12 @@ static void test_health(struct store *st)
 
 	CHECK_RC(store_host_set_health(st, "alpha", "sick", NULL, NULL, NULL, NULL, NULL),
 		 -EINVAL);
-	CHECK_RC(store_host_set_health(st, "alpha", NULL, NULL, NULL, NULL, NULL, NULL),
-		 -EINVAL);
+	/* NULL status: a connect that learnt the facts keeps the status. */
+	CHECK_RC(store_host_set_health(st, "alpha", NULL, "24.0.8", NULL, NULL, NULL, NULL), 0);
+	CHECK_RC(store_host_get(st, "alpha", &h), 0);
+	check(h.status && strcmp(h.status, "unhealthy") == 0 && h.docker_version &&
+	      strcmp(h.docker_version, "24.0.8") == 0, "NULL status keeps the stored one");
+	store_host_free_fields(&h);
 	CHECK_RC(store_host_set_health(st, "nope", "healthy", NULL, NULL, NULL, NULL, NULL),
 		 -ENOENT);
 }
@@ -1197,7 +1201,7 @@ static void test_reopen(void)
 	check(streq(h.host_url, "ssh://root@box"), "reopen keeps host data");
 	store_host_free_fields(&h);
 	CHECK_RC(store_host_get(st, "alpha", &h), 0);
-	check(streq(h.docker_version, "24.0.7"), "reopen keeps health facts");
+	check(streq(h.docker_version, "24.0.8"), "reopen keeps health facts (the last ones set)");
 	store_host_free_fields(&h);
 	CHECK_RC(store_user_get_by_uid(st, 1000, &u), 0);
 	check(streq(u.username, "alice"), "reopen keeps users");

@@ -1,0 +1,107 @@
+"""tcp:// with mutual TLS: credentials written through the tree, containers
+listed and acted on through the TLS engine, and each wrong credential ends
+unhealthy with a clear message and recovers without a remount."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import (Cleanup, copy_file, objects, read_text, run, unique, wait_status,
+                      wait_until, write_file)
+
+
+@pytest.fixture
+def tls_mount(fleet_env, new_mount, workdir):
+    db = os.path.join(workdir, unique("tls") + ".db")
+    return new_mount(db, {"tls": fleet_env["FLEET_TLS_URL"]})
+
+
+def set_all(m, env):
+    for src, name in (("FLEET_TLS_CA", "ca"), ("FLEET_TLS_CERT", "cert"),
+                      ("FLEET_TLS_KEY", "key")):
+        copy_file(env[src], m.p("hosts", "tls", "tls", name))
+
+
+def test_no_credentials_refuses(tls_mount):
+    text = wait_status(tls_mount, "tls", "unhealthy", contains="no tls/ca")
+    assert "insecure" in text
+
+
+def test_cp_pem_files_then_containers(tls_mount, fleet_env, tls_engine):
+    m = tls_mount
+    # what `cp ~/.docker/*.pem M/hosts/h/tls/` does
+    pki = os.path.dirname(fleet_env["FLEET_TLS_CA"])
+    run(["cp", os.path.join(pki, "ca.pem"), os.path.join(pki, "cert.pem"),
+         os.path.join(pki, "key.pem"), m.p("hosts", "tls", "tls") + "/"])
+    wait_status(m, "tls", "healthy")
+    fp = run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+              fleet_env["FLEET_TLS_CA"]]).stdout.strip().split("=", 1)[1]
+    assert read_text(m.p("hosts", "tls", "tls", "ca")) == f"sha256:{fp}\n"
+    assert read_text(m.p("hosts", "tls", "tls", "key")) == "set\n"
+
+    clean = Cleanup()
+    name = clean.container(tls_engine, unique("tls"))
+    try:
+        tls_engine.docker("run", "-d", "--name", name, "busybox:latest", "sleep", "600")
+        d = m.p("hosts", "tls", "containers")
+        wait_until(lambda: name in objects(d), 10, f"{name} listed")
+        with open(os.path.join(d, name, "ctl"), "w") as f:
+            f.write("stop 1\n")
+        assert tls_engine.inspect(name, "{{.State.Status}}") == "exited"
+        with open(os.path.join(d, name, "ctl"), "w") as f:
+            f.write("start\n")
+        assert tls_engine.inspect(name, "{{.State.Status}}") == "running"
+    finally:
+        assert not clean.run_all()
+
+
+def test_wrong_ca_then_fixed(tls_mount, fleet_env, workdir):
+    m = tls_mount
+    d = os.path.join(workdir, unique("ca"))
+    os.mkdir(d)
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=other-ca", "-keyout", os.path.join(d, "k.pem"),
+         "-out", os.path.join(d, "ca.pem")])
+    copy_file(os.path.join(d, "ca.pem"), m.p("hosts", "tls", "tls", "ca"))
+    copy_file(fleet_env["FLEET_TLS_CERT"], m.p("hosts", "tls", "tls", "cert"))
+    copy_file(fleet_env["FLEET_TLS_KEY"], m.p("hosts", "tls", "tls", "key"))
+    text = wait_status(m, "tls", "unhealthy", contains="certificate")
+    assert "tcp://" in text
+    # a call fails fast with the reason, no container is listed
+    assert objects(m.p("hosts", "tls", "containers")) == set()
+    copy_file(fleet_env["FLEET_TLS_CA"], m.p("hosts", "tls", "tls", "ca"))
+    wait_status(m, "tls", "healthy")
+
+
+def test_missing_client_cert_then_fixed(tls_mount, fleet_env):
+    m = tls_mount
+    copy_file(fleet_env["FLEET_TLS_CA"], m.p("hosts", "tls", "tls", "ca"))
+    text = wait_status(m, "tls", "unhealthy", contains="tcp://")
+    assert "no tls/ca" not in text
+    copy_file(fleet_env["FLEET_TLS_CERT"], m.p("hosts", "tls", "tls", "cert"))
+    copy_file(fleet_env["FLEET_TLS_KEY"], m.p("hosts", "tls", "tls", "key"))
+    wait_status(m, "tls", "healthy")
+    # unlink removes it: the engine refuses us again
+    os.unlink(m.p("hosts", "tls", "tls", "cert"))
+    assert read_text(m.p("hosts", "tls", "tls", "cert")) == "unset\n"
+    wait_status(m, "tls", "unhealthy")
+
+
+def test_bad_pem_is_refused_at_close(tls_mount):
+    path = tls_mount.p("hosts", "tls", "tls", "ca")
+    with pytest.raises(OSError) as e:
+        write_file(path, "not a certificate\n")
+    assert e.value.errno == 22
+    err = read_text(tls_mount.p("hosts", "tls", "tls", "error"))
+    assert "not a PEM certificate" in err
+
+
+def test_insecure_setting(tls_mount):
+    m = tls_mount
+    assert read_text(m.p("hosts", "tls", "insecure")) == "0\n"
+    write_file(m.p("hosts", "tls", "insecure"), "1\n")
+    assert read_text(m.p("hosts", "tls", "insecure")) == "1\n"
+    # plain http to a TLS port: the engine refuses, and status says why
+    wait_status(m, "tls", "unhealthy", contains="HTTPS")
+    write_file(m.p("hosts", "tls", "insecure"), "0\n")
+    wait_status(m, "tls", "unhealthy", contains="no tls/ca")
