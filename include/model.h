@@ -208,10 +208,16 @@ struct model_observer {
 		       void *arg);
 	/* status, type or a setting of the host changed */
 	void (*host)(struct host *h, void *arg);
+	/* A manager's swarm lists were replaced (swarm.h); before may be NULL. */
+	void (*swarm)(struct host *h, const struct swarm_cache *before,
+		      const struct swarm_cache *after, void *arg);
 	void *arg;
 };
 
 /* Adds an observer (at most a few; before fleet_start). */
 void model_observe(const struct model_observer *o);
+/* Tells the observers (swarm.c, after replacing a manager's lists). */
+void model_observe_swarm(struct host *h, const struct swarm_cache *before,
+			 const struct swarm_cache *after);
 
 #endif

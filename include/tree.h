@@ -126,7 +126,7 @@ void containers_shutdown(void);
 extern const struct node_ops audit_file_ops;
 extern const struct node_ops users_dir_ops;
 /* The event files (events.c): M/events and M/hosts/<h>/events. */
-extern const struct node_ops fleet_events_file_ops, events_file_ops;
+extern const struct node_ops fleet_events_file_ops, events_file_ops, swarm_events_file_ops;
 
 int tree_stat(const struct caller *c, const char *path, struct tree_stat *st);
 int tree_list(const struct caller *c, const char *path, struct dirlist *out);

@@ -9,6 +9,7 @@
 #include "events.h"
 #include "model.h"
 #include "stream.h"
+#include "swarm.h"
 #include "tree.h"
 
 #define READER_BUFFER (1 << 20)
@@ -18,6 +19,7 @@ struct subscriber {
 	struct stream *s;          /* the producer's reference */
 	uid_t uid;                 /* who reads: only hosts it may see */
 	char host[65];             /* "" = every host */
+	char swarm[80];            /* a swarm's events: from its manager only */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,9 +39,32 @@ static void event_time(json_t *ev, char *out, size_t len)
 		 ns ? ns % 1000000000LL : 0);
 }
 
+/* The cluster's own events, as `docker events` on a manager shows them. */
+static bool swarm_event(json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "Type"));
+	const char *scope = json_string_value(json_object_get(ev, "scope"));
+
+	return type && (!strcmp(type, "service") || !strcmp(type, "node") ||
+			!strcmp(type, "secret") || !strcmp(type, "config") ||
+			(!strcmp(type, "network") && scope && !strcmp(scope, "swarm")));
+}
+
+/* Whether h is the manager that stands for the swarm called name (each
+ * manager reports the cluster's events: take them from one). */
+static bool backs_swarm(struct host *h, const char *name)
+{
+	char id[80];
+	struct host *m = swarm_lookup(name, id, sizeof(id));
+	bool r = m == h;
+
+	host_put(m);
+	return r;
+}
+
 /* Sends line to every reader of host's events who may see host; drops
- * the readers that have gone. */
-static void publish(struct host *h, const char *line, size_t len)
+ * the readers that have gone.  ev is NULL for dockfs's own lines. */
+static void publish(struct host *h, json_t *ev, const char *line, size_t len)
 {
 	struct subscriber **pp, *dead = NULL;
 
@@ -53,8 +78,9 @@ static void publish(struct host *h, const char *line, size_t len)
 			dead = sub;
 			continue;
 		}
-		if ((!sub->host[0] || strcmp(sub->host, h->name) == 0) &&
-		    access_level(sub->uid, h->name) >= LEVEL_VIEWER)
+		bool want = sub->swarm[0] ? ev && swarm_event(ev) && backs_swarm(h, sub->swarm)
+					  : !sub->host[0] || strcmp(sub->host, h->name) == 0;
+		if (want && access_level(sub->uid, h->name) >= LEVEL_VIEWER)
 			stream_push(sub->s, line, len);
 		pp = &sub->next;
 	}
@@ -86,7 +112,7 @@ static void on_event(struct host *h, json_t *ev, void *arg)
 	if (text) {
 		size_t n = strlen(text);
 		text[n] = '\n'; /* the NUL's byte becomes the line's end */
-		publish(h, text, n + 1);
+		publish(h, ev, text, n + 1);
 	}
 	free(text);
 	json_decref(line);
@@ -114,7 +140,7 @@ static void on_host(struct host *h, void *arg)
 	if (text) {
 		size_t n = strlen(text);
 		text[n] = '\n';
-		publish(h, text, n + 1);
+		publish(h, NULL, text, n + 1);
 	}
 	free(text);
 	json_decref(line);
@@ -152,7 +178,9 @@ static int events_stream(const struct caller *c, const struct node *n, struct st
 		return -ENOMEM;
 	sub->s = s;
 	sub->uid = c->uid;
-	if (n->host)
+	if (n->ops == &swarm_events_file_ops)
+		snprintf(sub->swarm, sizeof(sub->swarm), "%.79s", n->key);
+	else if (n->host)
 		snprintf(sub->host, sizeof(sub->host), "%s", n->host->name);
 	pthread_mutex_lock(&lock);
 	sub->next = subscribers;
@@ -163,6 +191,13 @@ static int events_stream(const struct caller *c, const struct node *n, struct st
 
 /* M/events and M/hosts/<h>/events: the same file, with or without a host. */
 const struct node_ops events_file_ops = {
+	.type = NODE_FILE,
+	.read_level = LEVEL_VIEWER,
+	.stream = events_stream,
+};
+
+/* M/swarms/<s>/events: the cluster's events from the manager backing it. */
+const struct node_ops swarm_events_file_ops = {
 	.type = NODE_FILE,
 	.read_level = LEVEL_VIEWER,
 	.stream = events_stream,

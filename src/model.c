@@ -80,6 +80,14 @@ static void observe_object(struct host *h, enum object_kind k, const char *name,
 			observers[i].object(h, k, name, c, observers[i].arg);
 }
 
+void model_observe_swarm(struct host *h, const struct swarm_cache *before,
+			 const struct swarm_cache *after)
+{
+	for (int i = 0; i < nobservers; i++)
+		if (observers[i].swarm)
+			observers[i].swarm(h, before, after, observers[i].arg);
+}
+
 static void observe_host(struct host *h)
 {
 	for (int i = 0; i < nobservers; i++)

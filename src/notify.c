@@ -17,6 +17,7 @@
 #include "log.h"
 #include "model.h"
 #include "notify.h"
+#include "swarm.h"
 
 #define QUEUE_MAX 20000   /* jobs waiting; beyond, the newest are dropped */
 
@@ -132,6 +133,80 @@ static void on_object(struct host *h, enum object_kind kind, const char *name, e
 			h->name, name);
 }
 
+/* Swarm objects: the lists are replaced whole, so compare them. */
+static const char *service_name(json_t *svc)
+{
+	return swarm_str(svc, "Spec.Name");
+}
+
+static bool same_value(json_t *a, json_t *b, const char *path)
+{
+	json_t *x = swarm_get(a, path), *y = swarm_get(b, path);
+
+	return (!x && !y) || (x && y && json_equal(x, y));
+}
+
+static json_t *by_id(json_t *list, const char *id)
+{
+	return id ? swarm_find(list, "ID", id) : NULL;
+}
+
+static void on_swarm(struct host *h, const struct swarm_cache *before,
+		     const struct swarm_cache *after, void *arg)
+{
+	static const char *const service_files[][2] = {
+		{ "Spec.Mode.Replicated.Replicas", "replicas" },
+		{ "ServiceStatus.RunningTasks", "running" },
+		{ "ServiceStatus.DesiredTasks", "running" },
+		{ "Spec.TaskTemplate.ContainerSpec.Image", "image" },
+	};
+	static const char *const node_files[][2] = {
+		{ "Spec.Availability", "availability" },
+		{ "Status.State", "state" },
+		{ "Spec.Role", "role" },
+	};
+	const char *sw = after->name;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(after->services, i, v) {
+		json_t *old = before ? by_id(before->services, swarm_str(v, "ID")) : NULL;
+		const char *name = service_name(v);
+
+		if (!name)
+			continue;
+		if (!old) {
+			enqueue(JOB_CREATE_DIR, "/swarms/%s/services/%s", sw, name);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(service_files) / sizeof(service_files[0]); k++)
+			if (!same_value(old, v, service_files[k][0]))
+				enqueue(JOB_TOUCH, "/swarms/%s/services/%s/%s", sw, name,
+					service_files[k][1]);
+	}
+	if (before) {
+		json_array_foreach(before->services, i, v) {
+			if (!by_id(after->services, swarm_str(v, "ID")) && service_name(v))
+				enqueue(JOB_REMOVE_DIR, "/swarms/%s/services/%s", sw, service_name(v));
+		}
+	}
+	json_array_foreach(after->nodes, i, v) {
+		const char *id = swarm_str(v, "ID");
+		const char *name = json_string_value(json_object_get(after->node_names, id ? id : ""));
+		json_t *old = before ? by_id(before->nodes, id) : NULL;
+
+		if (!name)
+			continue;
+		if (!old) {
+			enqueue(JOB_CREATE_DIR, "/swarms/%s/nodes/%s", sw, name);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(node_files) / sizeof(node_files[0]); k++)
+			if (!same_value(old, v, node_files[k][0]))
+				enqueue(JOB_TOUCH, "/swarms/%s/nodes/%s/%s", sw, name, node_files[k][1]);
+	}
+}
+
 static void on_host(struct host *h, void *arg)
 {
 	enqueue(JOB_TOUCH, "/hosts/%s/status", h->name);
@@ -217,6 +292,7 @@ int notify_start(struct fuse_session *se, const char *mountpoint)
 {
 	static const struct model_observer o = {
 		.container = on_container, .object = on_object, .host = on_host,
+		.swarm = on_swarm,
 	};
 
 	mnt = realpath(mountpoint, NULL);

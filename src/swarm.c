@@ -213,6 +213,14 @@ void swarm_refresh(struct host *h)
 		s->hot_until = s->last_poll + HOT_MS;
 	h->swarm = s;
 	pthread_rwlock_unlock(&h->lock);
+	/* The lists are immutable once built; old is ours to free, and s stays
+	 * while the read lock is held (observers only read and queue). */
+	if (!same) {
+		pthread_rwlock_rdlock(&h->lock);
+		if (h->swarm == s)
+			model_observe_swarm(h, old, s);
+		pthread_rwlock_unlock(&h->lock);
+	}
 	swarm_cache_free(old);
 }
 

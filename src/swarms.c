@@ -200,6 +200,10 @@ static int swarm_lookup_child(const struct caller *c, const struct node *dir, co
 			return 0;
 		}
 	}
+	if (!strcmp(name, "events")) {
+		node_child(child, dir, &swarm_events_file_ops);
+		return 0;
+	}
 	return -ENOENT;
 }
 
@@ -209,6 +213,7 @@ static int swarm_list(const struct caller *c, const struct node *dir, struct dir
 
 	for (size_t i = 0; i < N_ATTRS; i++)
 		dirlist_add(out, swarm_attrs[i].name, NODE_FILE);
+	dirlist_add(out, "events", NODE_FILE);
 	for (size_t i = 0; i < N_DIRS; i++)
 		if (lvl >= swarm_dirs[i].ops->read_level)
 			dirlist_add(out, swarm_dirs[i].name, NODE_DIR);
