@@ -237,3 +237,59 @@ def test_many_containers_each_seen(mount, solo, cleanup, watch):
         td = w.wait(os.path.join(cdir, n), {"DELETE"}, since=m, timeout=5)
         assert tc <= td
         assert td - t <= WITHIN
+
+
+# ---- examples/wait-for-exit.sh ---------------------------------------------------
+
+def test_example_wait_for_exit(mount, solo, cleanup):
+    """examples/wait-for-exit.sh returns within a second of `docker stop`,
+    with the exit code; times out on a container that keeps running; says
+    when the container is removed."""
+    from conftest import ROOT
+    script = os.path.join(ROOT, "examples", "wait-for-exit.sh")
+    env = dict(os.environ, DOCKFS=mount.path)
+    name = cleanup.container(solo, unique())
+    solo.docker("run", "-d", "--name", name, IMAGE, "sh", "-c", LOOP)
+    wait_until(lambda: os.path.isdir(mount.p("hosts", "solo", "containers", name)), 2,
+               f"{name} in the mount")
+    p = subprocess.Popen([script, "solo", name], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        assert p.poll() is None, f"returned before the stop: {p.communicate()}"
+        solo.docker("stop", "-t", "5", name)
+        t = time.monotonic()
+        out, err = p.communicate(timeout=10)
+        assert time.monotonic() - t <= WITHIN + 0.5, "wait-for-exit.sh took too long"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 0, err
+    assert out == f"solo:{name} exited 0\n"
+    # already stopped: at once
+    r = subprocess.run([script, "solo", name], env=env, capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0 and r.stdout == f"solo:{name} exited 0\n"
+    # a timeout on a running one
+    solo.docker("start", name)
+    wait_until(lambda: open(mount.p("hosts", "solo", "containers", name, "state")).read()
+               == "running\n", 3, f"{name} running again")
+    r = subprocess.run([script, "-t", "1", "solo", name], env=env, capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 3, r
+    # removed while waited for
+    p = subprocess.Popen([script, "solo", name], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        solo.docker("rm", "-f", name)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode in (0, 1), (p.returncode, out, err)   # killed: it may see `exited` first
+    r = subprocess.run([script, "solo", name], env=env, capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2

@@ -5,6 +5,7 @@ and epoll as EPOLLPRI.  A waiter is woken by a change made elsewhere
 (`docker stop` with the CLI)."""
 import os
 import select
+import sys
 import threading
 import time
 
@@ -146,3 +147,29 @@ def test_poll_on_host_status(new_mount, workdir, solo):
     finally:
         os.close(fd)
     m.stop_ok()
+
+
+def test_example_poll_state(mount, running, solo):
+    """examples/poll-state.py prints the state, then each change, and stops
+    at the state it was told to wait for."""
+    import subprocess
+    from conftest import ROOT
+    name, _ = running
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "examples", "poll-state.py"),
+                          "solo", name, "exited"], env=dict(os.environ, DOCKFS=mount.path),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = p.stdout.readline()
+        assert first.endswith(f"solo:{name} running\n"), first
+        solo.docker("pause", name)
+        line = p.stdout.readline()
+        assert line.endswith(f"solo:{name} paused\n"), line
+        solo.docker("unpause", name)
+        solo.docker("stop", "-t", "5", name)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 0, err
+    assert out.splitlines()[-1].endswith(f"solo:{name} exited")
