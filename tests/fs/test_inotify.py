@@ -1,0 +1,304 @@
+"""inotify for changes made elsewhere: `inotifywait -m -r` (inotify-tools)
+on the mount sees containers, volumes, networks and image tags made,
+changed and removed with the docker CLI, and a host's status changing.
+
+Each event must arrive within 1 s of the docker CLI command's return.  The
+watcher is a real inotifywait process; its lines are collected by a thread
+with their time of arrival.  Swarm services (`replicas`/`running`) are not
+here: M/swarms does not exist on this branch.
+"""
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import IMAGE, unique, wait_until, write_once
+
+WITHIN = 1.0          # seconds from the CLI's return to the inotify event
+LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+
+
+class Watch:
+    """`inotifywait -m [-r]` on some paths; lines (path, events) with the
+    monotonic time they arrived."""
+
+    def __init__(self, paths, recursive=True):
+        cmd = ["inotifywait", "-m", "--format", "%w%f|%e"]
+        if recursive:
+            cmd.append("-r")
+        self.proc = subprocess.Popen(cmd + list(paths), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.lines = []        # (t, path, set of event names)
+        self.cond = threading.Condition()
+        self.ready = threading.Event()
+        self.err = []
+        threading.Thread(target=self._out, daemon=True).start()
+        threading.Thread(target=self._err, daemon=True).start()
+        if not self.ready.wait(20):
+            self.stop()
+            raise AssertionError(f"inotifywait did not establish its watches: {self.err}")
+
+    def _err(self):
+        for line in self.proc.stderr:
+            self.err.append(line.rstrip())
+            if "Watches established" in line:
+                self.ready.set()
+
+    def _out(self):
+        for line in self.proc.stdout:
+            t = time.monotonic()
+            path, _, ev = line.rstrip("\n").rpartition("|")
+            with self.cond:
+                self.lines.append((t, path.rstrip("/"), set(ev.split(","))))
+                self.cond.notify_all()
+
+    def wait(self, path, events, since, timeout=5):
+        """The first line at or after `since` (monotonic) for path with one of
+        events; returns its arrival time.  Fails after timeout."""
+        events = set(events)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for t, p, ev in self.lines:
+                    if p == path and ev & events and t >= since:
+                        return t
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(round(t - since, 3), p, sorted(e)) for t, p, e in self.lines[-15:]]
+                    raise AssertionError(f"no {sorted(events)} on {path} within {timeout}s;"
+                                         f" last lines: {seen}")
+                self.cond.wait(left)
+
+    def mark(self):
+        """The time from which later waits look (anything older is ignored)."""
+        return time.monotonic()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture
+def watch():
+    made = []
+
+    def start(*paths, recursive=True):
+        w = Watch(paths, recursive)
+        made.append(w)
+        return w
+    yield start
+    for w in made:
+        w.stop()
+
+
+def timed(fn, *args):
+    """Runs fn(*args); returns the monotonic time at which it returned."""
+    fn(*args)
+    return time.monotonic()
+
+
+def within(w, path, events, done):
+    """Asserts the event comes at most WITHIN seconds after `done` (the CLI's
+    return); it may come before it.  `done` must follow the watch's mark."""
+    t = w.wait(path, events, since=done - 30, timeout=5)
+    assert t - done <= WITHIN, f"{sorted(events)} on {path} came {t - done:.3f}s after the CLI"
+    return t
+
+
+def test_container_lifecycle(mount, solo, cleanup, watch):
+    """IN_CREATE, IN_ATTRIB/IN_MODIFY on state (start, then stop) and IN_DELETE
+    for a container made, started, stopped and removed with the docker CLI,
+    on the host's containers directory and the fleet view."""
+    cdir = mount.p("hosts", "solo", "containers")
+    view = mount.p("containers")
+    os.listdir(cdir)
+    os.listdir(view)
+    w = watch(cdir, view)
+    name = cleanup.container(solo, unique())
+    path = os.path.join(cdir, name)
+    state = os.path.join(path, "state")
+
+    t = timed(solo.docker, "create", "--name", name, IMAGE, "sh", "-c", LOOP)
+    within(w, path, {"CREATE"}, t)
+    within(w, os.path.join(view, f"solo:{name}"), {"CREATE"}, t)
+    # inotifywait -r adds a watch on the new directory itself; wait for it
+    # to have looked it up before the next change
+    wait_until(lambda: os.path.isdir(path), 2, f"{path} to appear")
+    time.sleep(0.2)
+
+    m = w.mark()
+    t = timed(solo.docker, "start", name)
+    t1 = within(w, state, {"ATTRIB", "MODIFY"}, t)
+    assert t1 >= m
+    assert open(state).read() == "running\n"
+
+    m = w.mark()
+    t = timed(solo.docker, "stop", "-t", "5", name)
+    t2 = w.wait(state, {"ATTRIB", "MODIFY"}, since=max(m, t1 + 1e-6), timeout=5)
+    assert t2 - t <= WITHIN, f"state after stop came {t2 - t:.3f}s after the CLI"
+    assert open(state).read() == "exited\n"
+
+    t = timed(solo.docker, "rm", name)
+    within(w, path, {"DELETE"}, t)
+    within(w, os.path.join(view, f"solo:{name}"), {"DELETE"}, t)
+    assert name not in os.listdir(cdir)
+
+
+def test_pause_unpause_attrib(mount, solo, cleanup, watch):
+    """The other files that follow the state (status) change with it."""
+    name = cleanup.container(solo, unique())
+    solo.docker("run", "-d", "--name", name, IMAGE, "sh", "-c", LOOP)
+    cdir = mount.p("hosts", "solo", "containers", name)
+    wait_until(lambda: os.path.isdir(cdir), 2, f"{cdir} to appear")
+    state = os.path.join(cdir, "state")
+    wait_until(lambda: open(state).read() == "running\n", 2, f"{name} running in the mount")
+    w = watch(cdir, recursive=False)
+    for action, want in (("pause", "paused\n"), ("unpause", "running\n")):
+        m = w.mark()
+        t = timed(solo.docker, action, name)
+        # The notice of an earlier change (the start) may still come after
+        # the mark: wait for the one after which state reads the new value.
+        since = m
+        while True:
+            ta = w.wait(state, {"ATTRIB", "MODIFY"}, since=since, timeout=5)
+            if open(state).read() == want:
+                break
+            since = ta + 1e-6
+        assert ta - t <= WITHIN, f"state after {action}: {ta - t:.3f}s"
+        ts = w.wait(os.path.join(cdir, "status"), {"ATTRIB", "MODIFY"}, since=since, timeout=5)
+        assert ts - t <= WITHIN, f"status after {action}: {ts - t:.3f}s"
+
+
+@pytest.mark.parametrize("kind", ["volumes", "networks"])
+def test_volume_network_create_remove(mount, solo, cleanup, watch, kind):
+    d = mount.p("hosts", "solo", kind)
+    os.listdir(d)
+    w = watch(d, recursive=False)
+    name = unique()
+    sub = "volume" if kind == "volumes" else "network"
+    (cleanup.volume if kind == "volumes" else cleanup.network)(solo, name)
+    t = timed(solo.docker, sub, "create", name)
+    within(w, os.path.join(d, name), {"CREATE"}, t)
+    t = timed(solo.docker, sub, "rm", name)
+    within(w, os.path.join(d, name), {"DELETE"}, t)
+
+
+def test_image_tag_untag(mount, solo, cleanup, watch):
+    d = mount.p("hosts", "solo", "images")
+    view = mount.p("images")
+    os.listdir(d)
+    os.listdir(view)
+    w = watch(d, view, recursive=False)
+    ref = f"dockfs-test/{unique('img')}:1"
+    cleanup.image_tag(solo, ref)
+    fname = ref.replace("%", "%25").replace("/", "%2F")
+    t = timed(solo.docker, "tag", IMAGE, ref)
+    within(w, os.path.join(d, fname), {"CREATE"}, t)
+    within(w, os.path.join(view, f"solo:{fname}"), {"CREATE"}, t)
+    t = timed(solo.docker, "rmi", ref)
+    within(w, os.path.join(d, fname), {"DELETE"}, t)
+    within(w, os.path.join(view, f"solo:{fname}"), {"DELETE"}, t)
+
+
+def test_host_status_attrib(new_mount, workdir, solo, watch):
+    """A host going unhealthy and back gives IN_ATTRIB on its status.  No
+    engine is harmed: the extra host `alt` is pointed at a socket nobody
+    listens on, then back at solo."""
+    m = new_mount(os.path.join(workdir, f"{unique('ino')}.db"),
+                  {"solo": solo.url, "alt": solo.url})
+    m.wait_healthy()
+    hdir = m.p("hosts", "alt")
+    status = os.path.join(hdir, "status")
+    w = watch(hdir, recursive=False)
+    dead = os.path.join(workdir, f"{unique('dead')}.sock")
+    mk = w.mark()
+    write_once(m.p("hosts", "alt", "url"), f"unix://{dead}\n")
+    w.wait(status, {"ATTRIB", "MODIFY"}, since=mk, timeout=5)
+    assert m.host_status("alt") == "unhealthy"
+    mk = w.mark()
+    write_once(m.p("hosts", "alt", "url"), f"{solo.url}\n")
+    w.wait(status, {"ATTRIB", "MODIFY"}, since=mk, timeout=5)
+    wait_until(lambda: m.host_status("alt") == "healthy", 5, "alt healthy again")
+    w.stop()
+    m.stop_ok()
+
+
+def test_many_containers_each_seen(mount, solo, cleanup, watch):
+    """A burst of creations and removals: every one of them is announced."""
+    cdir = mount.p("hosts", "solo", "containers")
+    os.listdir(cdir)
+    w = watch(cdir, recursive=False)
+    names = [cleanup.container(solo, unique()) for _ in range(10)]
+    m = w.mark()
+    for n in names:
+        solo.docker("create", "--name", n, IMAGE, "true")
+    solo.docker("rm", *names)
+    t = time.monotonic()
+    for n in names:
+        tc = w.wait(os.path.join(cdir, n), {"CREATE"}, since=m, timeout=5)
+        td = w.wait(os.path.join(cdir, n), {"DELETE"}, since=m, timeout=5)
+        assert tc <= td
+        assert td - t <= WITHIN
+
+
+# ---- examples/wait-for-exit.sh ---------------------------------------------------
+
+def test_example_wait_for_exit(mount, solo, cleanup):
+    """examples/wait-for-exit.sh returns within a second of `docker stop`,
+    with the exit code; times out on a container that keeps running; says
+    when the container is removed."""
+    from conftest import ROOT
+    script = os.path.join(ROOT, "examples", "wait-for-exit.sh")
+    env = dict(os.environ, DOCKFS=mount.path)
+    name = cleanup.container(solo, unique())
+    solo.docker("run", "-d", "--name", name, IMAGE, "sh", "-c", LOOP)
+    wait_until(lambda: os.path.isdir(mount.p("hosts", "solo", "containers", name)), 2,
+               f"{name} in the mount")
+    p = subprocess.Popen([script, "solo", name], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        assert p.poll() is None, f"returned before the stop: {p.communicate()}"
+        solo.docker("stop", "-t", "5", name)
+        t = time.monotonic()
+        out, err = p.communicate(timeout=10)
+        assert time.monotonic() - t <= WITHIN + 0.5, "wait-for-exit.sh took too long"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 0, err
+    assert out == f"solo:{name} exited 0\n"
+    # already stopped: at once
+    r = subprocess.run([script, "solo", name], env=env, capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0 and r.stdout == f"solo:{name} exited 0\n"
+    # a timeout on a running one
+    solo.docker("start", name)
+    wait_until(lambda: open(mount.p("hosts", "solo", "containers", name, "state")).read()
+               == "running\n", 3, f"{name} running again")
+    r = subprocess.run([script, "-t", "1", "solo", name], env=env, capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 3, r
+    # removed while waited for
+    p = subprocess.Popen([script, "solo", name], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        solo.docker("rm", "-f", name)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode in (0, 1), (p.returncode, out, err)   # killed: it may see `exited` first
+    r = subprocess.run([script, "solo", name], env=env, capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2
