@@ -82,6 +82,35 @@ static ino_t path_number(const char *parent, const char *name)
 
 enum handle_kind { HANDLE_FILE, HANDLE_DIR, HANDLE_STREAM };
 
+/* Every open file and directory, so that an unmount with files still open
+ * (SIGTERM: the kernel sends no RELEASE then) frees them all. */
+struct open_link {
+	struct open_link *prev, *next;
+	void *self;             /* the handle; its first member is its kind */
+};
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_link open_files = { &open_files, &open_files, NULL };
+
+static void open_track(struct open_link *l, void *self)
+{
+	l->self = self;
+	pthread_mutex_lock(&open_lock);
+	l->next = open_files.next;
+	l->prev = &open_files;
+	open_files.next->prev = l;
+	open_files.next = l;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void open_untrack(struct open_link *l)
+{
+	pthread_mutex_lock(&open_lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	pthread_mutex_unlock(&open_lock);
+}
+
 /* An open file: the snapshot read at open, and who opened it.
  *
  * Counted: the kernel may deliver RELEASE to another thread as soon as a
@@ -90,6 +119,7 @@ enum handle_kind { HANDLE_FILE, HANDLE_DIR, HANDLE_STREAM };
  * its own reference until fuse_reply_buf() has returned. */
 struct handle {
 	enum handle_kind kind;  /* first: getattr tells the kinds apart */
+	struct open_link link;
 	atomic_int refs;
 	pthread_mutex_t lock;   /* content is replaced by a write's answer */
 	struct fuse_pollhandle *ph; /* a poll() waiting for a change */
@@ -160,13 +190,6 @@ static void free_inode_cb(const char *k, void *v, void *arg)
 	free(in);
 }
 
-void fs_cleanup(void)
-{
-	pthread_mutex_lock(&itable_lock);
-	map_foreach(&itable, free_inode_cb, NULL);
-	map_clear(&itable);
-	pthread_mutex_unlock(&itable_lock);
-}
 
 static char *child_path(fuse_ino_t parent, const char *name)
 {
@@ -476,6 +499,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
  */
 struct stream_handle {
 	enum handle_kind kind;
+	struct open_link link;
 	pthread_mutex_t lock;
 	struct stream *s;
 	fuse_req_t pending;          /* a read waiting for data */
@@ -552,6 +576,7 @@ static void open_stream(fuse_req_t req, const struct caller *c, const char *path
 		return;
 	}
 	sh->kind = HANDLE_STREAM;
+	open_track(&sh->link, sh);
 	pthread_mutex_init(&sh->lock, NULL);
 	sh->nonblock = fi->flags & O_NONBLOCK;
 	sh->s = stream_new(STREAM_BUFFER);
@@ -561,6 +586,7 @@ static void open_stream(fuse_req_t req, const struct caller *c, const char *path
 		stream_cancel(sh->s);
 		stream_put(sh->s); /* the producer's, never taken */
 		stream_put(sh->s);
+		open_untrack(&sh->link);
 		free(sh);
 		fuse_reply_err(req, -err);
 		return;
@@ -572,6 +598,7 @@ static void open_stream(fuse_req_t req, const struct caller *c, const char *path
 	if (fuse_reply_open(req, fi) != 0) {
 		stream_cancel(sh->s);
 		stream_put(sh->s);
+		open_untrack(&sh->link);
 		free(sh);
 	}
 }
@@ -607,9 +634,14 @@ static void release_stream(struct stream_handle *sh)
 	pthread_mutex_lock(&sh->lock);
 	if (sh->ph)
 		fuse_pollhandle_destroy(sh->ph);
+	/* Only at unmount can a read still wait: answering frees it. */
+	if (sh->pending)
+		fuse_reply_err(sh->pending, EINTR);
+	sh->pending = NULL;
 	pthread_mutex_unlock(&sh->lock);
 	stream_put(sh->s);
 	pthread_mutex_destroy(&sh->lock);
+	open_untrack(&sh->link);
 	free(sh);
 }
 
@@ -658,6 +690,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 static void handle_put(struct handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		open_untrack(&h->link);
 		pollers_remove(h);
 		buf_free(&h->content);
 		secret_free(&h->gathered);
@@ -741,6 +774,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	strcpy(h->path, path);
 	h->kind = HANDLE_FILE;
+	open_track(&h->link, h);
 	atomic_init(&h->refs, 1);
 	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
@@ -798,6 +832,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	strcpy(h->path, path);
 	h->kind = HANDLE_FILE;
+	open_track(&h->link, h);
 	atomic_init(&h->refs, 1);
 	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
@@ -923,6 +958,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 struct dir_handle {
 	enum handle_kind kind;
+	struct open_link link;
 	struct dirlist list;
 };
 
@@ -937,12 +973,14 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	d->kind = HANDLE_DIR;
+	open_track(&d->link, d);
 	/* One snapshot per opendir, so offsets stay meaningful. */
 	dirlist_add(&d->list, ".", NODE_DIR);
 	dirlist_add(&d->list, "..", NODE_DIR);
 	err = tree_list(&c, inode_of(ino)->path, &d->list);
 	if (err) {
 		dirlist_free(&d->list);
+		open_untrack(&d->link);
 		free(d);
 		fuse_reply_err(req, -err);
 		return;
@@ -950,6 +988,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi) != 0) {
 		dirlist_free(&d->list);
+		open_untrack(&d->link);
 		free(d);
 	}
 }
@@ -989,6 +1028,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	dirlist_free(&d->list);
+	open_untrack(&d->link);
 	free(d);
 	fuse_reply_err(req, 0);
 }
@@ -1027,3 +1067,30 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.releasedir = fs_releasedir,
 	.statfs = fs_statfs,
 };
+
+void fs_cleanup(void)
+{
+	/* What the kernel never released (the session ended with files open). */
+	while (open_files.next != &open_files) {
+		void *self = open_files.next->self;
+
+		switch (*(enum handle_kind *)self) {
+		case HANDLE_FILE:
+			atomic_store(&((struct handle *)self)->refs, 1);
+			handle_put(self);
+			break;
+		case HANDLE_STREAM:
+			release_stream(self);
+			break;
+		case HANDLE_DIR:
+			open_untrack(&((struct dir_handle *)self)->link);
+			dirlist_free(&((struct dir_handle *)self)->list);
+			free(self);
+			break;
+		}
+	}
+	pthread_mutex_lock(&itable_lock);
+	map_foreach(&itable, free_inode_cb, NULL);
+	map_clear(&itable);
+	pthread_mutex_unlock(&itable_lock);
+}

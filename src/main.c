@@ -520,6 +520,9 @@ out_signals:
 	signal(SIGPIPE, SIG_IGN);
 out_session:
 	fuse_session_destroy(se);
+	/* Readers first (what the kernel never released), then producers, so
+	 * that no answer goes to a session that is gone. */
+	fs_cleanup();
 	containers_shutdown();
 	services_shutdown();
 	events_shutdown();
@@ -529,7 +532,6 @@ out_session:
 	vault_close(vault);
 	access_free();
 	store_close(st);
-	fs_cleanup();
 	curl_global_cleanup();
 out:
 	for (size_t i = 0; i < cfg.nhosts; i++)

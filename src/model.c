@@ -13,6 +13,7 @@
  * event cannot corrupt the model (the resync catches the latter).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1111,6 +1112,9 @@ static int list_all(struct informer *in)
 
 	for (int k = 0; k < OBJ_KINDS && !err; k++)
 		err = list_objects(in, k);
+	/* A full list is parsed whole (megabytes of JSON for thousands of
+	 * containers) and kept as small structs: give the peak back. */
+	malloc_trim(0);
 	if (!err)
 		swarm_refresh(in->h);
 	return err;
