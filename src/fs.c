@@ -4,15 +4,14 @@
  * (passthrough_ll style: the inode pointer is the fuse_ino_t).  Identity is
  * the path, so a renamed or removed object simply stops resolving.
  *
- * Files are served from a snapshot taken at open: reads of one open file
- * are consistent.  Every open reaches us, so every open is authorized as
- * its caller and can check the kernel's page cache: a file whose content
- * is what the cache already holds is opened with keep_cache (reads cost no
- * message at all); a file that changed is opened with direct_io, which
- * also drops the stale pages and is right whatever st_size the kernel
- * believes.  Files fetched live, per caller, writable or streaming are
- * always direct_io.  Writes act at once (in write, never in release) as
- * the caller who opened the file.
+ * Files are served with direct_io from a snapshot taken at open: reads of
+ * one open file are consistent, every open reaches us (so every open is
+ * authorized as its caller), and content whose length changed since the
+ * kernel last saw st_size is still returned whole.  (The page cache was
+ * tried: reads through it stop at the kernel's idea of st_size, which a
+ * change elsewhere can leave one byte short, "running" for "running\n".)
+ * Writes act at once (in write, never in release) as the caller who opened
+ * the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,14 +43,6 @@ struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
 	uint64_t nlookup;
 	ino_t number;          /* st_ino shown to programs */
-	/* What the kernel's page cache holds of this file, if anything: the
-	 * hash and length of the content last served through it. */
-	bool cached;
-	uint64_t cached_hash;
-	size_t cached_len;
-	/* The size last told to the kernel: reads through the page cache
-	 * stop at it, so the cache is used only while it is the truth. */
-	size_t told_size;
 };
 
 static struct fuse_session *session;
@@ -230,16 +221,6 @@ static void fill_stat(const struct tree_stat *ts, ino_t number, struct stat *st)
 	st->st_atim = ts->mtime;
 }
 
-/* Remembers the size the kernel is about to be told. */
-static void told(struct inode *in, const struct tree_stat *ts)
-{
-	if (in == &root_inode)
-		return;
-	pthread_mutex_lock(&itable_lock);
-	in->told_size = ts->size;
-	pthread_mutex_unlock(&itable_lock);
-}
-
 /* Replies with the entry of path, taking a lookup reference. */
 static void reply_entry(fuse_req_t req, const char *path)
 {
@@ -254,7 +235,6 @@ static void reply_entry(fuse_req_t req, const char *path)
 	}
 	memset(&e, 0, sizeof(e));
 	struct inode *in = inode_ref(path);
-	told(in, &ts);
 	e.ino = ino_of(in);
 	/* A live file's size changes with every fetch: never cache it. */
 	e.attr_timeout = ts.live || ts.per_caller ? 0 : options(req)->attr_timeout;
@@ -416,7 +396,6 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		pthread_mutex_unlock(&h->lock);
 	}
 	fill_stat(&ts, in->number, &st);
-	told(in, &ts);
 	fuse_reply_attr(req, &st, ts.live || ts.per_caller ? 0 : options(req)->attr_timeout);
 }
 
@@ -711,45 +690,6 @@ static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	free(path);
 }
 
-static uint64_t content_hash(const struct buf *b)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < b->len; i++) {
-		h ^= (unsigned char)b->data[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-/* Keeps the page cache when it holds exactly this content; otherwise reads
- * this time go direct (dropping the old pages), and the next open of the
- * same content may cache it. */
-static void use_page_cache(struct inode *in, struct handle *h, struct fuse_file_info *fi)
-{
-	uint64_t hash = content_hash(&h->content);
-	size_t len = h->content.len;
-
-	fi->noflush = 1; /* nothing to flush in a read-only open */
-	pthread_mutex_lock(&itable_lock);
-	if (in->told_size != len) {
-		/* The kernel's size is wrong: read direct (and drop the pages)
-		 * until a getattr has told it the new one. */
-		in->cached = false;
-	} else if (in->cached && in->cached_hash == hash && in->cached_len == len) {
-		fi->direct_io = 0;
-		fi->keep_cache = 1;
-	} else {
-		/* Through the cache, refilled: without keep_cache the kernel
-		 * drops the old pages at this open. */
-		fi->direct_io = 0;
-		in->cached = true;
-		in->cached_hash = hash;
-		in->cached_len = len;
-	}
-	pthread_mutex_unlock(&itable_lock);
-}
-
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct caller c = caller_of(req);
@@ -800,10 +740,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
-	/* The model's content, the same for every caller who may see it. */
-	if (acc == O_RDONLY && ts.type == NODE_FILE && !ts.live && !ts.per_caller &&
-	    !(ts.perm & 0200))
-		use_page_cache(inode_of(ino), h, fi);
+	/* Nothing to flush in a read-only open: spare the kernel the call. */
+	if (acc == O_RDONLY)
+		fi->noflush = 1;
 	if (fuse_reply_open(req, fi) != 0)
 		handle_put(h);
 }
