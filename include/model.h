@@ -94,6 +94,11 @@ struct host {
 	char *call_error;          /* guarded by lock */
 	time_t call_error_at;
 
+	/* Held across a container's inspect and its apply, so that of two
+	 * refreshes the later one also lands later (an action's settle and
+	 * the worker's refresh for an older event race otherwise). */
+	pthread_mutex_t refresh_lock;
+
 	/* Worker control; guarded by ctl_lock. */
 	pthread_mutex_t ctl_lock;
 	pthread_cond_t ctl_cond;

@@ -441,6 +441,7 @@ static struct host *host_new(struct fleet *f, const char *name, const char *url)
 	h->fleet = f;
 	pthread_rwlock_init(&h->lock, NULL);
 	pthread_mutex_init(&h->ctl_lock, NULL);
+	pthread_mutex_init(&h->refresh_lock, NULL);
 	pthread_cond_init(&h->ctl_cond, NULL);
 	if (!url) {
 		h->last_error = xstrdup("no url yet: write one to url");
@@ -474,6 +475,7 @@ static void host_destroy(struct host *h)
 	swarm_cache_free(h->swarm);
 	pthread_rwlock_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl_lock);
+	pthread_mutex_destroy(&h->refresh_lock);
 	pthread_cond_destroy(&h->ctl_cond);
 	free(h);
 }
@@ -901,8 +903,20 @@ static void unindex_container(struct host *h, struct container *c)
 		map_del(&h->container_names, c->name);
 }
 
+static int refresh_container_locked(struct host *h, const char *id);
+
 /* Inspects one container and puts the result (or its absence) in the model. */
 static int refresh_container(struct host *h, const char *id)
+{
+	int err;
+
+	pthread_mutex_lock(&h->refresh_lock);
+	err = refresh_container_locked(h, id);
+	pthread_mutex_unlock(&h->refresh_lock);
+	return err;
+}
+
+static int refresh_container_locked(struct host *h, const char *id)
 {
 	char path[128], msg[256];
 	json_t *j;
