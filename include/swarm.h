@@ -119,7 +119,4 @@ extern const struct node_ops swarm_nodes_dir_ops, swarm_services_dir_ops,
 /* M/hosts/<h>/ctl's `swarm ...` verbs (init, join, leave), argv after "swarm". */
 int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const argv[],
 		   struct buf *out);
-/* Stops every followed service log (at unmount). */
-void services_shutdown(void);
-
 #endif

@@ -119,8 +119,6 @@ enum level tree_level(const struct caller *c, struct host *host);
 
 /* How long an exec may run (containers.c; -o exec_timeout). */
 extern long containers_exec_timeout_ms;
-/* Stops every followed log and waits for their threads (at unmount). */
-void containers_shutdown(void);
 
 /* The M/audit file and the M/users subtree. */
 extern const struct node_ops audit_file_ops;

@@ -13,6 +13,7 @@
 
 #include "cmdline.h"
 #include "docker.h"
+#include "follow.h"
 #include "log.h"
 #include "model.h"
 #include "stream.h"
@@ -212,105 +213,6 @@ static int fetch_logs(const struct node *n, bool tty, struct buf *out)
 	return err;
 }
 
-/* A followed log: one thread per reader, its transfer cancelled when the
- * reader goes away (stream_cancelled) or the container stops (EOF). */
-struct follower {
-	struct follower *next;    /* in followers, under followers_lock */
-	struct host *h;           /* counted reference */
-	struct stream *s;
-	bool tty;
-	bool stop;                /* shutting down: under followers_lock */
-	struct buf partial;       /* an incomplete multiplexed frame */
-	char path[API_PATH_MAX];
-};
-
-/* Every running follower, so that unmounting stops them all. */
-static pthread_mutex_t followers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t followers_gone = PTHREAD_COND_INITIALIZER;
-static struct follower *followers;
-
-void containers_shutdown(void)
-{
-	pthread_mutex_lock(&followers_lock);
-	for (struct follower *f = followers; f; f = f->next)
-		f->stop = true;
-	while (followers)
-		pthread_cond_wait(&followers_gone, &followers_lock);
-	pthread_mutex_unlock(&followers_lock);
-}
-
-static bool follower_stopping(struct follower *f)
-{
-	bool stop;
-
-	pthread_mutex_lock(&followers_lock);
-	stop = f->stop;
-	pthread_mutex_unlock(&followers_lock);
-	return stop || stream_cancelled(f->s);
-}
-
-static size_t follow_write(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct follower *f = arg;
-	size_t len = size * nmemb;
-
-	if (f->tty) {
-		stream_push(f->s, p, len);
-		return len;
-	}
-	struct buf out = BUF_INIT;
-	buf_append(&f->partial, p, len);
-	size_t used = docker_demux(f->partial.data, f->partial.len, &out);
-	memmove(f->partial.data, f->partial.data + used, f->partial.len - used);
-	f->partial.len -= used;
-	if (out.len)
-		stream_push(f->s, out.data, out.len);
-	buf_free(&out);
-	return len;
-}
-
-static int follow_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	struct follower *f = arg;
-
-	return follower_stopping(f);
-}
-
-static void *follow_thread(void *arg)
-{
-	struct follower *f = arg;
-	struct curl_slist *hdr = NULL;
-	int err = 0;
-	CURL *easy = host_stream_new(f->h, f->path, follow_write, f, &hdr, &err);
-
-	if (easy) {
-		curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, follow_progress);
-		curl_easy_setopt(easy, CURLOPT_XFERINFODATA, f);
-		curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-		CURLcode cc = curl_easy_perform(easy);
-		long status = 0;
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-		err = follower_stopping(f) ? 0 : docker_errno(status, cc, false);
-		curl_easy_cleanup(easy);
-		curl_slist_free_all(hdr);
-	}
-	stream_end(f->s, err);
-	stream_put(f->s);
-	host_put(f->h);
-	buf_free(&f->partial);
-	pthread_mutex_lock(&followers_lock);
-	for (struct follower **pp = &followers; *pp; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
-	pthread_cond_broadcast(&followers_gone);
-	pthread_mutex_unlock(&followers_lock);
-	free(f);
-	return NULL;
-}
-
 struct tty_ctx {
 	bool tty;
 };
@@ -322,10 +224,9 @@ static int with_container(const struct node *n, void (*fn)(const struct containe
 
 static int container_follow(const struct caller *c, const struct node *n, struct stream *s)
 {
+	char path[API_PATH_MAX];
 	struct logs_opts o;
 	struct tty_ctx t = { false };
-	pthread_t th;
-	pthread_attr_t attr;
 	int err;
 
 	if (parse_logs_name(n->sub, &o))
@@ -333,30 +234,8 @@ static int container_follow(const struct caller *c, const struct node *n, struct
 	err = with_container(n, get_tty, &t);
 	if (err)
 		return err;
-	struct follower *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	f->h = n->host;
-	atomic_fetch_add(&f->h->refs, 1);
-	f->s = s;
-	f->tty = t.tty;
-	logs_path(n->key, &o, f->path, sizeof(f->path));
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&followers_lock);
-	err = pthread_create(&th, &attr, follow_thread, f);
-	if (!err) {
-		f->next = followers;
-		followers = f;
-	}
-	pthread_mutex_unlock(&followers_lock);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		host_put(f->h);
-		free(f);
-		return -EAGAIN;
-	}
-	return 0;
+	logs_path(n->key, &o, path, sizeof(path));
+	return follow_start(n->host, path, t.tty, NULL, s);
 }
 
 static const struct container_attr container_attrs[] = {

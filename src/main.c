@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "events.h"
+#include "follow.h"
 #include "fs.h"
 #include "import.h"
 #include "log.h"
@@ -523,8 +524,7 @@ out_session:
 	/* Readers first (what the kernel never released), then producers, so
 	 * that no answer goes to a session that is gone. */
 	fs_cleanup();
-	containers_shutdown();
-	services_shutdown();
+	follow_shutdown();
 	events_shutdown();
 	fleet_free(fleet);
 	conn_shutdown();

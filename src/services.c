@@ -22,6 +22,7 @@
 
 #include "cmdline.h"
 #include "docker.h"
+#include "follow.h"
 #include "log.h"
 #include "model.h"
 #include "stream.h"
@@ -741,135 +742,14 @@ const struct node_ops service_logs_ops = {
 	.read = logs_read,
 };
 
-/* A followed service log: one thread per reader, as containers.c does. */
-struct follower {
-	struct follower *next;    /* in followers, under followers_lock */
-	struct host *h;           /* counted reference */
-	struct stream *s;
-	bool tty, stop;
-	struct buf partial;       /* an incomplete frame */
-	struct buf lines;         /* an incomplete line */
-	char path[320];
-};
-
-static pthread_mutex_t followers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t followers_gone = PTHREAD_COND_INITIALIZER;
-static struct follower *followers;
-
-void services_shutdown(void)
-{
-	pthread_mutex_lock(&followers_lock);
-	for (struct follower *f = followers; f; f = f->next)
-		f->stop = true;
-	while (followers)
-		pthread_cond_wait(&followers_gone, &followers_lock);
-	pthread_mutex_unlock(&followers_lock);
-}
-
-static bool follower_stopping(struct follower *f)
-{
-	pthread_mutex_lock(&followers_lock);
-	bool stop = f->stop;
-	pthread_mutex_unlock(&followers_lock);
-	return stop || stream_cancelled(f->s);
-}
-
-static size_t follow_write(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct follower *f = arg;
-	size_t len = size * nmemb;
-
-	if (f->tty) {
-		buf_append(&f->lines, p, len);
-	} else {
-		buf_append(&f->partial, p, len);
-		size_t used = docker_demux(f->partial.data, f->partial.len, &f->lines);
-		memmove(f->partial.data, f->partial.data + used, f->partial.len - used);
-		f->partial.len -= used;
-	}
-	struct buf out = BUF_INIT;
-	size_t used = prefix_lines(f->h, f->lines.data ? f->lines.data : "", f->lines.len, &out);
-	memmove(f->lines.data, f->lines.data + used, f->lines.len - used);
-	f->lines.len -= used;
-	if (out.len)
-		stream_push(f->s, out.data, out.len);
-	buf_free(&out);
-	return len;
-}
-
-static int follow_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	return follower_stopping(arg);
-}
-
-static void *follow_thread(void *arg)
-{
-	struct follower *f = arg;
-	struct curl_slist *hdr = NULL;
-	int err = 0;
-	CURL *easy = host_stream_new(f->h, f->path, follow_write, f, &hdr, &err);
-
-	if (easy) {
-		curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, follow_progress);
-		curl_easy_setopt(easy, CURLOPT_XFERINFODATA, f);
-		curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-		CURLcode cc = curl_easy_perform(easy);
-		long status = 0;
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-		err = follower_stopping(f) ? 0 : docker_errno(status, cc, false);
-		curl_easy_cleanup(easy);
-		curl_slist_free_all(hdr);
-	}
-	stream_end(f->s, err);
-	stream_put(f->s);
-	host_put(f->h);
-	buf_free(&f->partial);
-	buf_free(&f->lines);
-	pthread_mutex_lock(&followers_lock);
-	for (struct follower **pp = &followers; *pp; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
-	pthread_cond_broadcast(&followers_gone);
-	pthread_mutex_unlock(&followers_lock);
-	free(f);
-	return NULL;
-}
-
 static int service_follow(const struct caller *c, const struct node *n, struct stream *s)
 {
-	pthread_t th;
-	pthread_attr_t attr;
-	int err;
-	struct follower *f = calloc(1, sizeof(*f));
+	char path[320];
 
-	if (!f)
-		return -ENOMEM;
-	f->h = n->host;
-	atomic_fetch_add(&f->h->refs, 1);
-	f->s = s;
-	f->tty = service_tty(n);
-	snprintf(f->path, sizeof(f->path),
+	snprintf(path, sizeof(path),
 		 "/services/%s/logs?stdout=1&stderr=1&details=1&follow=1&tail=%d", n->key,
 		 FOLLOW_TAIL_LINES);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&followers_lock);
-	err = pthread_create(&th, &attr, follow_thread, f);
-	if (!err) {
-		f->next = followers;
-		followers = f;
-	}
-	pthread_mutex_unlock(&followers_lock);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		host_put(f->h);
-		free(f);
-		return -EAGAIN;
-	}
-	return 0;
+	return follow_start(n->host, path, service_tty(n), prefix_lines, s);
 }
 
 const struct node_ops service_follow_ops = {
