@@ -312,7 +312,8 @@ static void collect(struct collect *c)
 {
 	*c = (struct collect){ 0 };
 	fleet_foreach_host(tree_ctx()->fleet, collect_cb, c);
-	qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
 	for (size_t i = 1; i < c->n; i++) {
 		if (!strcmp(c->v[i].name, c->v[i - 1].name)) {
 			char alt[80];
