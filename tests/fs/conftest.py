@@ -448,8 +448,14 @@ class Mount:
         if self.proc is None:
             return self.rc
         if os.path.ismount(self.path):
-            r = run(["fusermount3", "-u", self.path], timeout=15, check=False)
-            if r.returncode != 0:
+            # The daemon's notifier acts on its own mount (inotify): an
+            # unmount that meets one of its calls is busy for a moment.
+            for _ in range(10):
+                r = run(["fusermount3", "-u", self.path], timeout=15, check=False)
+                if r.returncode == 0 or not os.path.ismount(self.path):
+                    break
+                time.sleep(0.2)
+            if r.returncode != 0 and os.path.ismount(self.path):
                 # busy or stuck: make sure nothing is left behind
                 self.proc.send_signal(signal.SIGTERM)
         try:
