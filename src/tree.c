@@ -389,6 +389,27 @@ static size_t live_size_get(const char *path)
 
 /* ---- operations ---------------------------------------------------------- */
 
+/* The kind of file n is, without its size; the module's stat error (the
+ * object is gone) is returned. */
+static int kind_of(const struct caller *c, const struct node *n, struct tree_stat *st)
+{
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->type = n->ops->type;
+	st->perm = n->ops->type == NODE_DIR ? 0555 : n->ops->type == NODE_LINK ? 0777 :
+		   n->ops->write ? 0644 : 0444;
+	if (n->ops == &error_file_ops) {
+		st->per_caller = true;
+		return 0;
+	}
+	if (n->ops->stat)
+		err = n->ops->stat(c, n, st);
+	st->stream = n->ops->stream != NULL;
+	st->buffered = n->ops->buffered;
+	return err;
+}
+
 int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 {
 	struct node n;
@@ -396,20 +417,13 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 
 	if (err)
 		return err;
-	memset(st, 0, sizeof(*st));
-	st->type = n.ops->type;
-	st->perm = n.ops->type == NODE_DIR ? 0555 : n.ops->type == NODE_LINK ? 0777 :
-		   n.ops->write ? 0644 : 0444;
-	if (n.ops->stat)
-		err = n.ops->stat(c, &n, st);
+	err = kind_of(c, &n, st);
 	if (st->mtime.tv_sec == 0)
 		st->mtime = ctx.started;
-	st->stream = n.ops->stream != NULL;
 	if (!err && n.ops == &error_file_ops) {
 		struct buf b = BUF_INIT;
 		char dir[4096];
 
-		st->per_caller = true;
 		dir_of(path, dir, sizeof(dir));
 		error_get(c->uid, dir, &b);
 		st->size = b.len;
@@ -549,23 +563,6 @@ static void write_details(const struct node_ops *ops, const char *data, size_t l
 	out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-/* The kind of file n is, without its size. */
-static void kind_of(const struct caller *c, const struct node *n, struct tree_stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->type = n->ops->type;
-	st->perm = n->ops->type == NODE_DIR ? 0555 : n->ops->type == NODE_LINK ? 0777 :
-		   n->ops->write ? 0644 : 0444;
-	if (n->ops == &error_file_ops) {
-		st->per_caller = true;
-		return;
-	}
-	if (n->ops->stat)
-		n->ops->stat(c, n, st);
-	st->stream = n->ops->stream != NULL;
-	st->buffered = n->ops->buffered;
-}
-
 int tree_open(const struct caller *c, const char *path, bool for_write, struct tree_stat *st)
 {
 	struct node n;
@@ -574,7 +571,7 @@ int tree_open(const struct caller *c, const char *path, bool for_write, struct t
 	if (err)
 		return err;
 	if (st)
-		kind_of(c, &n, st);
+		(void)kind_of(c, &n, st); /* a vanished object fails at read */
 	if (n.ops->type == NODE_DIR && for_write)
 		err = -EISDIR;
 	else if (for_write && !n.ops->write)
