@@ -20,6 +20,9 @@ struct fuse_session;
 int notify_start(struct fuse_session *se, const char *mountpoint);
 /* Stops it (after the session loop ended, so that nothing waits on it). */
 void notify_stop(void);
+/* Waits, at most timeout_ms, until the jobs queued so far have run: an
+ * action's effects reach the kernel before the action's write returns. */
+void notify_settle(long timeout_ms);
 
 enum notify_self {
 	SELF_NO,            /* not the notifier's request */

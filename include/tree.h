@@ -127,6 +127,10 @@ extern const struct node_ops users_dir_ops;
 extern const struct node_ops fleet_events_file_ops, events_file_ops, swarm_events_file_ops;
 
 int tree_stat(const struct caller *c, const char *path, struct tree_stat *st);
+/* The same, and content (replaced) gets what a file that is read to know
+ * its size read (not for live, stream or error files: left empty). */
+int tree_stat_content(const struct caller *c, const char *path, struct tree_stat *st,
+		      struct buf *content);
 int tree_list(const struct caller *c, const char *path, struct dirlist *out);
 int tree_read(const struct caller *c, const char *path, struct buf *out);
 int tree_readlink(const struct caller *c, const char *path, struct buf *out);

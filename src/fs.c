@@ -2,16 +2,29 @@
  *
  * An inode is a path in the tree; the kernel's lookup counts keep it alive
  * (passthrough_ll style: the inode pointer is the fuse_ino_t).  Identity is
- * the path, so a renamed or removed object simply stops resolving.
+ * the path, so a renamed or removed object simply stops resolving.  Both
+ * sessions of a private mount (below) share the inode table.
  *
- * Files are served with direct_io from a snapshot taken at open: reads of
- * one open file are consistent, every open reaches us (so every open is
- * authorized as its caller), and content whose length changed since the
- * kernel last saw st_size is still returned whole.  (The page cache was
- * tried: reads through it stop at the kernel's idea of st_size, which a
- * change elsewhere can leave one byte short, "running" for "running\n".)
- * Writes act at once (in write, never in release) as the caller who opened
- * the file.
+ * Two ways to serve a file (DESIGN.md 3b):
+ *
+ * - Shared mount (and the private mount's companion): every open reaches
+ *   us and is authorized as its caller; the file is read with direct_io
+ *   from a snapshot taken at open, so reads of one open file agree and
+ *   content whose length changed since the kernel last saw st_size is
+ *   still returned whole.  Writes act at once (in write, never in
+ *   release) as the caller who opened the file.
+ *
+ * - Private mount (kernel_cached): the first open is answered ENOSYS, after
+ *   which the kernel opens files itself and serves reads from its page
+ *   cache: a warm read sends no message.  The page cache stops a read at
+ *   the kernel's st_size, so each inode keeps the content whose size and
+ *   mtime the kernel was last told (in a lookup, getattr or setattr
+ *   reply), and reads serve that content, never a newer one: a read can
+ *   then never come back one byte short.  The notifier drops the kernel's
+ *   copy of every file the engines change (fs_inval_file) before it
+ *   touches it.  A file that needs an open of its own is shown as a
+ *   symlink to the same path in the companion mount, a second session
+ *   of this daemon served the shared way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <poll.h>
@@ -38,23 +52,33 @@
 
 #define STREAM_BUFFER (1 << 20)  /* unread bytes a stream reader may hold */
 #define GATHER_MAX (256 << 10)   /* what a buffered file takes (PEM keys, known_hosts) */
+#define SETTLE_MAX_MS 2000       /* an action waits this long for the notifier */
 
 struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
 	uint64_t nlookup;
 	ino_t number;          /* st_ino shown to programs */
+	/* kernel_cached: the content the kernel last got the size and mtime
+	 * of, which its reads are served (see the top of this file). */
+	pthread_mutex_t snap_lock;
+	bool has_snap;
+	struct buf snap;
+	struct timespec snap_mtime;
 };
 
-static struct fuse_session *session;
+static struct fuse_session *session;         /* the main mount's */
+static const struct fs_options *session_opts;
 
-void fs_set_session(struct fuse_session *se)
+void fs_set_session(struct fuse_session *se, const struct fs_options *opts)
 {
 	session = se;
+	session_opts = opts;
 }
 
 static pthread_mutex_t itable_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map itable = MAP_INIT;   /* path -> struct inode */
-static struct inode root_inode = { .path = "", .nlookup = 1, .number = FUSE_ROOT_ID };
+static struct inode root_inode = { .path = "", .nlookup = 1, .number = FUSE_ROOT_ID,
+				   .snap_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* st_ino: a hash of the path, so readdir (which has no inode at hand) and
  * stat agree, and numbers are stable across remounts. */
@@ -152,11 +176,20 @@ static struct inode *inode_ref(const char *path)
 		if (!in || !(in->path = strdup(path)))
 			abort();
 		in->number = path_number(path, NULL);
+		pthread_mutex_init(&in->snap_lock, NULL);
 		map_put(&itable, in->path, in);
 	}
 	in->nlookup++;
 	pthread_mutex_unlock(&itable_lock);
 	return in;
+}
+
+static void inode_free(struct inode *in)
+{
+	pthread_mutex_destroy(&in->snap_lock);
+	buf_free(&in->snap);
+	free(in->path);
+	free(in);
 }
 
 static void inode_unref(struct inode *in, uint64_t n)
@@ -167,18 +200,14 @@ static void inode_unref(struct inode *in, uint64_t n)
 	in->nlookup -= n < in->nlookup ? n : in->nlookup;
 	if (in->nlookup == 0) {
 		map_del(&itable, in->path);
-		free(in->path);
-		free(in);
+		inode_free(in);
 	}
 	pthread_mutex_unlock(&itable_lock);
 }
 
 static void free_inode_cb(const char *k, void *v, void *arg)
 {
-	struct inode *in = v;
-
-	free(in->path);
-	free(in);
+	inode_free(v);
 }
 
 
@@ -221,25 +250,112 @@ static void fill_stat(const struct tree_stat *ts, ino_t number, struct stat *st)
 	st->st_atim = ts->mtime;
 }
 
+/* Whether a file must be opened to be read right: it acts, streams, is
+ * fetched at open or differs by caller.  On a private mount such a file
+ * is a symlink into the companion. */
+static bool needs_open(const struct tree_stat *ts)
+{
+	return ts->type == NODE_FILE && (ts->live || ts->per_caller || ts->stream || ts->buffered ||
+					 (ts->perm & 0222));
+}
+
+static char *companion_target(fuse_req_t req, const char *path)
+{
+	char *target;
+
+	if (asprintf(&target, "%s%s", options(req)->companion, path) < 0)
+		abort();
+	return target;
+}
+
+/* The inode's snapshot becomes content (taken), and ts->mtime what the
+ * kernel is told: unchanged content keeps the mtime it had, so the kernel
+ * keeps its pages; changed content gets a later one, so the kernel drops
+ * them even when the size is the same (auto_inval_data). */
+static void snapshot_set(struct inode *in, struct buf *content, struct tree_stat *ts)
+{
+	pthread_mutex_lock(&in->snap_lock);
+	if (in->has_snap && in->snap.len == content->len &&
+	    (!content->len || memcmp(in->snap.data, content->data, content->len) == 0)) {
+		ts->mtime = in->snap_mtime;
+	} else {
+		struct timespec *m = &in->snap_mtime;
+
+		if (in->has_snap && (ts->mtime.tv_sec < m->tv_sec ||
+				     (ts->mtime.tv_sec == m->tv_sec && ts->mtime.tv_nsec <= m->tv_nsec))) {
+			ts->mtime = *m;
+			if (++ts->mtime.tv_nsec == 1000000000) {
+				ts->mtime.tv_sec++;
+				ts->mtime.tv_nsec = 0;
+			}
+		}
+		struct buf old = in->snap;
+		in->snap = *content;
+		*content = old;
+		in->snap_mtime = ts->mtime;
+		in->has_snap = true;
+	}
+	pthread_mutex_unlock(&in->snap_lock);
+}
+
+/* What the kernel is told of path (for lookup, getattr and setattr):
+ * *timeout gets the attribute timeout.  For a kernel_cached mount, a file
+ * that needs an open becomes a symlink, and content the file's content. */
+static int kernel_stat(fuse_req_t req, const char *path, struct tree_stat *ts,
+		       struct buf *content, double *timeout)
+{
+	const struct fs_options *o = options(req);
+	struct caller c = caller_of(req);
+	int err;
+
+	if (!o->kernel_cached) {
+		err = tree_stat(&c, path, ts);
+		/* A live file's size changes with every fetch: never cache it. */
+		*timeout = ts->live || ts->per_caller ? 0 : o->attr_timeout;
+		return err;
+	}
+	err = tree_stat_content(&c, path, ts, content);
+	if (!err && needs_open(ts)) {
+		ts->type = NODE_LINK;
+		ts->perm = 0777;
+		ts->size = strlen(o->companion) + strlen(path);
+	}
+	/* What changes without a notice from the engines (a host's reported
+	 * facts) is still looked at again after attr_timeout. */
+	*timeout = o->attr_timeout;
+	return err;
+}
+
+/* Fills st for the kernel from ts, making content the snapshot of in. */
+static void kernel_attr(fuse_req_t req, struct inode *in, struct tree_stat *ts,
+			struct buf *content, struct stat *st)
+{
+	if (options(req)->kernel_cached && ts->type == NODE_FILE)
+		snapshot_set(in, content, ts);
+	fill_stat(ts, in->number, st);
+}
+
 /* Replies with the entry of path, taking a lookup reference. */
 static void reply_entry(fuse_req_t req, const char *path)
 {
-	struct caller c = caller_of(req);
 	struct fuse_entry_param e;
 	struct tree_stat ts;
-	int err = tree_stat(&c, path, &ts);
+	struct buf content = BUF_INIT;
+	double timeout;
+	int err = kernel_stat(req, path, &ts, &content, &timeout);
 
 	if (err) {
+		buf_free(&content);
 		fuse_reply_err(req, -err);
 		return;
 	}
 	memset(&e, 0, sizeof(e));
 	struct inode *in = inode_ref(path);
 	e.ino = ino_of(in);
-	/* A live file's size changes with every fetch: never cache it. */
-	e.attr_timeout = ts.live || ts.per_caller ? 0 : options(req)->attr_timeout;
+	e.attr_timeout = timeout;
 	e.entry_timeout = options(req)->entry_timeout;
-	fill_stat(&ts, in->number, &e.attr);
+	kernel_attr(req, in, &ts, &content, &e.attr);
+	buf_free(&content);
 	if (fuse_reply_entry(req, &e) != 0)
 		inode_unref(in, 1); /* the kernel did not take it */
 }
@@ -254,6 +370,22 @@ bool fs_path_known(const char *path)
 	known = map_get(&itable, path) != NULL;
 	pthread_mutex_unlock(&itable_lock);
 	return known;
+}
+
+void fs_inval_file(const char *path)
+{
+	fuse_ino_t ino = 0;
+
+	if (!session || !session_opts || !session_opts->kernel_cached)
+		return;
+	pthread_mutex_lock(&itable_lock);
+	struct inode *in = map_get(&itable, path);
+	if (in)
+		ino = ino_of(in);
+	pthread_mutex_unlock(&itable_lock);
+	/* An inode forgotten meanwhile: the kernel answers ENOENT. */
+	if (ino)
+		fuse_lowlevel_notify_inval_inode(session, ino, 0, 0);
 }
 
 void fs_forget_entry(const char *parent, const char *name)
@@ -277,6 +409,66 @@ void fs_forget_entry(const char *parent, const char *name)
 static pthread_mutex_t pollers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct handle *pollers;
 
+/* A private mount's files are opened by the kernel alone, so a poll()
+ * there has no open file of ours to compare with: it waits for the next
+ * change instead.  The kernel asks again after a wake-up (without a poll
+ * handle), and that poll is told POLLPRI once. */
+#define WOKEN_KEEP 10   /* seconds a wake-up nobody asked about is kept */
+
+struct path_poller {
+	struct path_poller *next;
+	struct fuse_pollhandle *ph;  /* NULL once woken */
+	time_t woken_at;
+	char path[];
+};
+
+static struct path_poller *path_pollers;
+
+/* With pollers_lock held: takes one woken poller of path, if any. */
+static bool path_poller_take_woken(const char *path)
+{
+	time_t now = time(NULL);
+	bool found = false;
+
+	for (struct path_poller **pp = &path_pollers; *pp;) {
+		struct path_poller *p = *pp;
+		bool stale = !p->ph && now - p->woken_at > WOKEN_KEEP;
+
+		if (stale || (!found && !p->ph && strcmp(p->path, path) == 0)) {
+			found |= !stale;
+			*pp = p->next;
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+	return found;
+}
+
+static unsigned poll_path(const char *path, struct fuse_pollhandle *ph)
+{
+	const unsigned base = POLLIN | POLLRDNORM;
+	bool woken;
+
+	pthread_mutex_lock(&pollers_lock);
+	woken = path_poller_take_woken(path);
+	if (ph && !woken) {
+		struct path_poller *p = calloc(1, sizeof(*p) + strlen(path) + 1);
+
+		if (p) {
+			strcpy(p->path, path);
+			p->ph = ph;
+			p->next = path_pollers;
+			path_pollers = p;
+			ph = NULL;
+		}
+	}
+	pthread_mutex_unlock(&pollers_lock);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	return woken ? base | POLLPRI | POLLERR : base;
+}
+
 void fs_wake_pollers(const char *path)
 {
 	struct fuse_pollhandle *phs[64];
@@ -291,6 +483,13 @@ void fs_wake_pollers(const char *path)
 			*pp = h->poll_next;
 		} else {
 			pp = &h->poll_next;
+		}
+	}
+	for (struct path_poller *p = path_pollers; p && n < 64; p = p->next) {
+		if (p->ph && strcmp(p->path, path) == 0) {
+			phs[n++] = p->ph;
+			p->ph = NULL;
+			p->woken_at = time(NULL);
 		}
 	}
 	pthread_mutex_unlock(&pollers_lock);
@@ -317,6 +516,14 @@ static void pollers_remove(struct handle *h)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	const struct fs_options *o = userdata;
+
+	/* The first open answered ENOSYS ends opens for good (fs_open). */
+	if (o->kernel_cached && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+	/* A changed mtime makes the kernel drop a file's pages (snapshot_set). */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* `echo x > ctl` opens with O_TRUNC: take it in open, no setattr. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -377,13 +584,15 @@ static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct caller c = caller_of(req);
 	struct inode *in = inode_of(ino);
 	struct tree_stat ts;
 	struct stat st;
-	int err = tree_stat(&c, in->path, &ts);
+	struct buf content = BUF_INIT;
+	double timeout;
+	int err = kernel_stat(req, in->path, &ts, &content, &timeout);
 
 	if (err) {
+		buf_free(&content);
 		fuse_reply_err(req, -err);
 		return;
 	}
@@ -395,8 +604,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		ts.size = h->content.len;
 		pthread_mutex_unlock(&h->lock);
 	}
-	fill_stat(&ts, in->number, &st);
-	fuse_reply_attr(req, &st, ts.live || ts.per_caller ? 0 : options(req)->attr_timeout);
+	kernel_attr(req, in, &ts, &content, &st);
+	buf_free(&content);
+	fuse_reply_attr(req, &st, timeout);
 }
 
 /* Truncation is how `echo x > file` starts; it changes nothing by itself.
@@ -424,8 +634,20 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct caller c = caller_of(req);
+	const char *path = inode_of(ino)->path;
 	struct buf b = BUF_INIT;
-	int err = tree_readlink(&c, inode_of(ino)->path, &b);
+	struct tree_stat ts;
+	int err;
+
+	if (options(req)->kernel_cached && tree_open(&c, path, false, &ts) == 0 &&
+	    needs_open(&ts)) {
+		char *target = companion_target(req, path);
+
+		fuse_reply_readlink(req, target);
+		free(target);
+		return;
+	}
+	err = tree_readlink(&c, path, &b);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -630,6 +852,10 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct stream_handle *sh = (struct stream_handle *)(uintptr_t)fi->fh;
 	unsigned revents;
 
+	if (!sh) {
+		fuse_reply_poll(req, poll_path(inode_of(ino)->path, ph));
+		return;
+	}
 	if (sh->kind != HANDLE_STREAM) {
 		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 		struct buf now = BUF_INIT;
@@ -664,6 +890,15 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	revents = stream_ready(sh->s) ? POLLIN : 0;
 	pthread_mutex_unlock(&sh->lock);
 	fuse_reply_poll(req, revents);
+}
+
+/* After an action: when the main mount is served from the kernel's cache,
+ * what the action changed must be dropped from it before the write
+ * returns, so that `echo stop > ctl; cat state` reads the new state. */
+static void settle(void)
+{
+	if (session_opts && session_opts->kernel_cached)
+		notify_settle(SETTLE_MAX_MS);
 }
 
 static void handle_put(struct handle *h)
@@ -701,6 +936,14 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (err) {
 		fuse_reply_err(req, -err);
+		return;
+	}
+	/* Private mount: from now on the kernel opens files without asking
+	 * (only the mounting user can be here), and reads are served from
+	 * the inode's snapshot.  A file that needs an open is a symlink; one
+	 * that became so since the kernel looked is still served whole. */
+	if (options(req)->kernel_cached && !needs_open(&ts)) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	if (ts.stream) {
@@ -790,11 +1033,47 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	free(path);
 }
 
+/* A read on the private mount: the content whose size the kernel has. */
+static void read_snapshot(fuse_req_t req, struct inode *in, size_t size, off_t off)
+{
+	struct caller c = caller_of(req);
+	char *part = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&in->snap_lock);
+	if (!in->has_snap) {
+		/* Not looked up by this mount (the companion's): as it is. */
+		buf_reset(&in->snap);
+		err = tree_read(&c, in->path, &in->snap);
+		clock_gettime(CLOCK_REALTIME, &in->snap_mtime);
+		in->has_snap = err == 0;
+	}
+	if (!err && off >= 0 && (size_t)off < in->snap.len) {
+		n = in->snap.len - (size_t)off;
+		n = n < size ? n : size;
+		part = malloc(n);
+		if (!part)
+			abort();
+		memcpy(part, in->snap.data + off, n);
+	}
+	pthread_mutex_unlock(&in->snap_lock);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, part, n);
+	free(part);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
+	if (!h) {
+		read_snapshot(req, inode_of(ino), size, off);
+		return;
+	}
 	if (h->kind == HANDLE_STREAM) {
 		read_stream(req, (struct stream_handle *)h, size);
 		return;
@@ -826,6 +1105,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	struct buf answer = BUF_INIT;
 	int err;
 
+	if (!h) {
+		/* The private mount's own files are all read-only (a writable
+		 * one is a symlink into the companion). */
+		fuse_reply_err(req, EACCES);
+		return;
+	}
 	if (h->buffered) {
 		pthread_mutex_lock(&h->lock);
 		if (off < 0 || (size_t)off + size > GATHER_MAX) {
@@ -846,6 +1131,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	}
 	/* Judged as the opener, never as whoever holds the fd now. */
 	err = tree_write(&h->opener, h->path, data, size, &answer);
+	settle();
 
 	if (!err && answer.len) {
 		/* What the action answered is what this open file reads now. */
@@ -870,12 +1156,19 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	int err = 0;
 
-	if (h->kind == HANDLE_FILE && h->buffered) {
+	/* The private mount gathers nothing at close (buffered files are in
+	 * the companion): ENOSYS stops the kernel's FLUSH on every close. */
+	if (options(req)->kernel_cached) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (h && h->kind == HANDLE_FILE && h->buffered) {
 		pthread_mutex_lock(&h->lock);
 		if (h->gathered_dirty) {
 			h->gathered_dirty = false;
 			err = tree_write(&h->opener, h->path, (const char *)h->gathered.data,
 					 h->gathered.len, NULL);
+			settle();
 			sodium_memzero(h->gathered.data, h->gathered.len);
 			h->gathered.len = 0;
 		}
@@ -888,9 +1181,9 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (h->kind == HANDLE_STREAM)
+	if (h && h->kind == HANDLE_STREAM)
 		release_stream((struct stream_handle *)h);
-	else
+	else if (h)
 		handle_put(h);
 	fuse_reply_err(req, 0);
 }
@@ -900,6 +1193,24 @@ struct dir_handle {
 	struct open_link link;
 	struct dirlist list;
 };
+
+/* On the private mount, the files that need an open are symlinks: readdir's
+ * d_type says so too (find -type l). */
+static void link_types(const struct caller *c, const char *dir, struct dirlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct tree_stat ts;
+		char *path;
+
+		if (l->v[i].type != NODE_FILE)
+			continue;
+		if (asprintf(&path, "%s/%s", dir, l->v[i].name) < 0)
+			abort();
+		if (tree_open(c, path, false, &ts) == 0 && needs_open(&ts))
+			l->v[i].type = NODE_LINK;
+		free(path);
+	}
+}
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -917,6 +1228,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	dirlist_add(&d->list, ".", NODE_DIR);
 	dirlist_add(&d->list, "..", NODE_DIR);
 	err = tree_list(&c, inode_of(ino)->path, &d->list);
+	if (!err && options(req)->kernel_cached)
+		link_types(&c, inode_of(ino)->path, &d->list);
 	if (err) {
 		dirlist_free(&d->list);
 		open_untrack(&d->link);
@@ -1032,4 +1345,15 @@ void fs_cleanup(void)
 	map_foreach(&itable, free_inode_cb, NULL);
 	map_clear(&itable);
 	pthread_mutex_unlock(&itable_lock);
+	buf_free(&root_inode.snap);
+	pthread_mutex_lock(&pollers_lock);
+	while (path_pollers) {
+		struct path_poller *p = path_pollers;
+
+		path_pollers = p->next;
+		if (p->ph)
+			fuse_pollhandle_destroy(p->ph);
+		free(p);
+	}
+	pthread_mutex_unlock(&pollers_lock);
 }

@@ -1,6 +1,7 @@
 /* main.c - dockfs: mount a fleet of Docker engines as a directory tree. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct config {
 	char *default_level;   /* "-o default_level=viewer" */
 	int exec_timeout;
 	int private_mount;     /* "-o private": no allow_other */
+	char *companion;       /* "-o companion=DIR" */
 	char **hosts;          /* "NAME=URL" from --host, in order */
 	size_t nhosts;
 	int health_interval;
@@ -58,12 +60,133 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("default_level=%s", default_level),
 	OPT("exec_timeout=%d", exec_timeout),
 	OPT("private", private_mount),
+	OPT("companion=%s", companion),
 	OPT("--passphrase-file %s", passphrase_file),
 	FUSE_OPT_KEY("--import-docker", KEY_IMPORT),
 	FUSE_OPT_KEY("--import-docker=", KEY_IMPORT),
 	FUSE_OPT_KEY("--host ", KEY_HOST),
 	FUSE_OPT_END
 };
+
+/* ---- the private mount's companion ---------------------------------------------
+ *
+ * A private mount is served from the kernel's cache, where the kernel opens
+ * files without asking us (fs.h).  The files that need an open of their own
+ * are symlinks into a second session of the same tree, mounted here and
+ * served the shared way (but private too).
+ */
+struct companion {
+	char *dir;                 /* absolute */
+	bool made;                 /* we made dir: removed at exit */
+	struct fuse_session *se;
+	struct fs_options opt;
+	pthread_t thread;
+	bool running;
+};
+
+/* Its own copy: a loop may be stuck at exit (detached, see below) and
+ * must still find the session it serves reachable. */
+static struct companion companion;
+
+static int companion_mount(struct companion *cp, const char *given, const char *prog,
+			   const struct fs_options *main_opt)
+{
+	struct fuse_args a = FUSE_ARGS_INIT(0, NULL);
+
+	if (given) {
+		if (!(cp->dir = realpath(given, NULL)))
+			return -errno;
+	} else {
+		const char *base = getenv("XDG_RUNTIME_DIR");
+		struct stat sb;
+		char tmpl[PATH_MAX];
+
+		if (!base || base[0] != '/' || stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			base = geteuid() == 0 ? "/run" : "/tmp";
+		snprintf(tmpl, sizeof(tmpl), "%s/dockfs-open.XXXXXX", base);
+		if (!mkdtemp(tmpl) || !(cp->dir = strdup(tmpl)))
+			return -errno;
+		cp->made = true;
+	}
+	cp->opt = *main_opt;
+	cp->opt.kernel_cached = false;
+	cp->opt.companion = NULL;
+	if (fuse_opt_add_arg(&a, prog) != 0 || fuse_opt_add_arg(&a, "-ofsname=dockfs-open") != 0)
+		abort();
+	cp->se = fuse_session_new(&a, &fs_ops, sizeof(fs_ops), &cp->opt);
+	fuse_opt_free_args(&a);
+	if (!cp->se)
+		return -EIO;
+	if (fuse_session_mount(cp->se, cp->dir) != 0) {
+		fuse_session_destroy(cp->se);
+		cp->se = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void *companion_loop(void *arg)
+{
+	struct companion *cp = arg;
+	struct fuse_loop_config *l = fuse_loop_cfg_create();
+
+	fuse_session_loop_mt(cp->se, l);
+	fuse_loop_cfg_destroy(l);
+	return NULL;
+}
+
+static void wake_loop(int sig)
+{
+	(void)sig; /* only interrupts the loop's wait for its workers */
+}
+
+static void companion_stop(struct companion *cp)
+{
+	if (!cp->se)
+		goto out;
+	/* libfuse's loop waits on a semaphore for a worker to see the exit
+	 * flag; a signal ends that wait, and the loop cancels its workers. */
+	fuse_session_exit(cp->se);
+	if (cp->running) {
+		struct sigaction sa = { .sa_handler = wake_loop };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR2, &sa, NULL);
+		for (int i = 0; i < 50; i++) {
+			struct timespec step;
+
+			pthread_kill(cp->thread, SIGUSR2);
+			clock_gettime(CLOCK_REALTIME, &step);
+			step.tv_nsec += 100000000L;
+			if (step.tv_nsec >= 1000000000L) {
+				step.tv_sec++;
+				step.tv_nsec -= 1000000000L;
+			}
+			if (pthread_timedjoin_np(cp->thread, NULL, &step) == 0) {
+				cp->running = false;
+				break;
+			}
+		}
+		if (cp->running) {
+			/* Leaves the session to the process's exit. */
+			log_warn(-EBUSY, "the companion mount %s did not stop", cp->dir);
+			pthread_detach(cp->thread);
+			fuse_session_unmount(cp->se);
+			goto out_dir;
+		}
+	}
+	fuse_session_unmount(cp->se);
+	fuse_session_destroy(cp->se);
+	cp->se = NULL;
+out_dir:
+	if (cp->made)
+		rmdir(cp->dir);
+out:
+	if (!cp->running) {
+		free(cp->dir);
+		cp->dir = NULL;
+	}
+}
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -106,7 +229,11 @@ static void usage(const char *prog)
 	       "                           (default none)\n"
 	       "    -o exec_timeout=N      seconds an exec may run (default 60)\n"
 	       "    -o private             only the mounting user may enter (default: shared\n"
-	       "                           with allow_other when permitted; levels apply)\n"
+	       "                           with allow_other when permitted; levels apply);\n"
+	       "                           reads are served from the kernel's cache\n"
+	       "    -o companion=DIR       where a private mount mounts its companion, the\n"
+	       "                           files that need an open (default: a new directory\n"
+	       "                           in $XDG_RUNTIME_DIR, /run or /tmp)\n"
 	       "    --passphrase-file F    credential store key from the passphrase in F\n"
 	       "                           (also DOCKFS_PASSPHRASE; default: the key file\n"
 	       "                           DB.key, made on first run)\n"
@@ -443,7 +570,19 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout };
+	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout, false, NULL };
+	if (cfg.private_mount) {
+		err = companion_mount(&companion, cfg.companion, argv[0], &fsopt);
+		if (err) {
+			fprintf(stderr, "dockfs: the companion mount%s%s: %s\n",
+				companion.dir ? " on " : "", companion.dir ? companion.dir : "",
+				strerror(-err));
+			companion_stop(&companion);
+			goto out;
+		}
+		fsopt.kernel_cached = true;
+		fsopt.companion = companion.dir;
+	}
 	fuse_opt_add_arg(&args, "-ofsname=dockfs");
 	/* Shared by default: several users on one mount, each seeing what
 	 * their levels allow (the daemon's checks, not mode bits, protect). */
@@ -483,7 +622,7 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &tc.started);
 	tree_init(&tc);
 	events_init();
-	fs_set_session(se);
+	fs_set_session(se, &fsopt);
 	err = notify_start(se, opts.mountpoint);
 	if (err)
 		log_warn(err, "no inotify events: %s", strerror(-err));
@@ -494,6 +633,14 @@ int main(int argc, char *argv[])
 	}
 	log_info("mounted on %s (%d hosts, registry %s)", opts.mountpoint, fleet_host_count(fleet),
 		 cfg.db);
+	if (companion.se) {
+		if (pthread_create(&companion.thread, NULL, companion_loop, &companion) != 0) {
+			log_error(-EAGAIN, "cannot start the companion mount's loop");
+			goto out_unmount;
+		}
+		companion.running = true;
+		log_info("companion mount on %s", companion.dir);
+	}
 
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
@@ -513,6 +660,7 @@ int main(int argc, char *argv[])
 
 out_unmount:
 	fuse_session_unmount(se);
+	companion_stop(&companion);
 	notify_stop();
 out_signals:
 	fuse_remove_signal_handlers(se);
@@ -521,6 +669,7 @@ out_signals:
 	signal(SIGPIPE, SIG_IGN);
 out_session:
 	fuse_session_destroy(se);
+	companion_stop(&companion); /* when the main mount failed */
 	/* Readers first (what the kernel never released), then producers, so
 	 * that no answer goes to a session that is gone. */
 	fs_cleanup();
@@ -534,11 +683,13 @@ out_session:
 	store_close(st);
 	curl_global_cleanup();
 out:
+	companion_stop(&companion); /* when the main session never started */
 	for (size_t i = 0; i < cfg.nhosts; i++)
 		free(cfg.hosts[i]);
 	free(cfg.hosts);
 	free(cfg.db);
 	free(cfg.admins);
+	free(cfg.companion);
 	free(cfg.default_level);
 	free(cfg.passphrase_file);
 	secret_free(&pass);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -31,8 +33,10 @@ struct job {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static struct job *head, **tail = &head;
 static size_t queued;
+static uint64_t enqueued, done;   /* jobs ever queued / run, for notify_settle */
 static bool stopping, running;
 static pthread_t thread;
 static char *mnt;
@@ -91,6 +95,7 @@ static void enqueue(enum job_kind kind, const char *fmt, ...)
 	*tail = j;
 	tail = &j->next;
 	queued++;
+	enqueued++;
 	pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);
 }
@@ -239,6 +244,9 @@ static void run(const struct job *j)
 	snprintf(full, sizeof(full), "%s%s", mnt, j->path);
 	switch (j->kind) {
 	case JOB_TOUCH:
+		/* The kernel's copy first, so that whoever the touch wakes
+		 * reads the new content. */
+		fs_inval_file(j->path);
 		utimensat(AT_FDCWD, full, NULL, AT_SYMLINK_NOFOLLOW);
 		fs_wake_pollers(j->path);
 		break;
@@ -283,6 +291,8 @@ static void *notifier(void *arg)
 		run(j);
 		free(j);
 		pthread_mutex_lock(&lock);
+		done++;
+		pthread_cond_broadcast(&done_cond);
 	}
 	pthread_mutex_unlock(&lock);
 	return NULL;
@@ -309,6 +319,29 @@ int notify_start(struct fuse_session *se, const char *mountpoint)
 	return 0;
 }
 
+void notify_settle(long timeout_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&lock);
+	/* Never on the notifier itself: it would wait for its own job. */
+	if (running && !stopping && (int)syscall(SYS_gettid) != atomic_load(&self_tid)) {
+		uint64_t target = enqueued;
+
+		while (done < target && running && !stopping &&
+		       pthread_cond_timedwait(&done_cond, &lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 void notify_stop(void)
 {
 	struct job *j;
@@ -320,6 +353,7 @@ void notify_stop(void)
 	}
 	stopping = true;
 	pthread_cond_signal(&wake);
+	pthread_cond_broadcast(&done_cond);
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
 	pthread_mutex_lock(&lock);

@@ -412,6 +412,12 @@ static int kind_of(const struct caller *c, const struct node *n, struct tree_sta
 
 int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 {
+	return tree_stat_content(c, path, st, NULL);
+}
+
+int tree_stat_content(const struct caller *c, const char *path, struct tree_stat *st,
+		      struct buf *content)
+{
 	struct node n;
 	int err = resolve(c, path, &n);
 
@@ -438,6 +444,12 @@ int tree_stat(const struct caller *c, const char *path, struct tree_stat *st)
 			struct buf b = BUF_INIT;
 			err = n.ops->read(c, &n, &b);
 			st->size = b.len;
+			if (content && !err) {
+				struct buf old = *content;
+
+				*content = b;  /* the caller's now */
+				b = old;
+			}
 			buf_free(&b);
 			/* A write-only file still exists when it has nothing
 			 * to show. */

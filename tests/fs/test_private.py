@@ -1,0 +1,245 @@
+"""The private mount (-o private, DESIGN.md 3b): the kernel opens files
+without asking the daemon and serves reads from its page cache, the
+notifier pushes every change the engines report into the kernel, and the
+files that need an open of their own (they act, stream, are fetched at
+open or differ per caller) are symlinks into a companion mount of the same
+daemon.
+
+What must hold: reads are never stale after the change's inotify event or
+after the caller's own action returns, a read is never cut short by the
+kernel's idea of the size, the symlinks lead to working files, poll()
+wakes on a change, and the companion goes away with the mount.
+"""
+import errno
+import os
+import select
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (IMAGE, check_all_sizes, error_text, exec_rw, raises_errno, read_text,
+                      unique, wait_until, write_once)
+
+LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+WITHIN = 1.0
+
+
+@pytest.fixture(scope="module")
+def pmount(fleet, workdir):
+    """A private mount over solo (its own registry)."""
+    from conftest import Mount
+    m = Mount(workdir, os.path.join(workdir, "private.db"), {"solo": fleet["solo"].url},
+              options=("private",))
+    m.start()
+    try:
+        m.wait_healthy()
+    except BaseException:
+        m.stop()
+        raise
+    yield m
+    m.stop_ok()
+
+
+def companion_of(m):
+    """The companion mount's directory, from a symlink that leads into it."""
+    target = os.readlink(m.p("hosts", "solo", "ctl"))
+    assert target.endswith("/hosts/solo/ctl"), target
+    return target[:-len("/hosts/solo/ctl")]
+
+
+@pytest.fixture
+def running(pmount, solo, cleanup):
+    name = cleanup.container(solo, unique())
+    solo.docker("run", "-d", "--name", name, IMAGE, "sh", "-c", LOOP)
+    d = pmount.p("hosts", "solo", "containers", name)
+    wait_until(lambda: os.path.isdir(d) and read_text(os.path.join(d, "state")) == "running\n",
+               5, f"{name} running in the private mount")
+    return name, d
+
+
+def test_files_that_need_an_open_are_symlinks_into_the_companion(pmount, running):
+    name, d = running
+    comp = companion_of(pmount)
+    assert os.path.ismount(comp), f"companion {comp} is not mounted"
+    assert os.path.ismount(pmount.path)
+    for f in ("ctl", "error", "exec", "logs", "inspect.json", "name"):
+        p = os.path.join(d, f)
+        assert os.path.islink(p), f"{f} is not a symlink"
+        assert os.readlink(p) == comp + p[len(pmount.path):], os.readlink(p)
+    for f in ("state", "status", "id", "image", "exit_code"):
+        assert not os.path.islink(os.path.join(d, f)), f"{f} should be served from the cache"
+    assert os.path.islink(pmount.p("events")) and os.path.islink(pmount.p("audit"))
+    # readdir's d_type agrees with lstat (find -type l / -type f)
+    for e in os.scandir(d):
+        assert e.is_symlink() == os.path.islink(e.path), e.name
+    # what is served from the cache has its exact size
+    check_all_sizes([(os.path.join(d, f), f, ()) for f in ("state", "id", "image")])
+
+
+def test_a_change_elsewhere_is_read_after_its_inotify_event(pmount, running, solo):
+    """The cached `state` reads `running` until `docker stop` elsewhere; the
+    IN_ATTRIB comes within a second, and a read after it sees `exited`."""
+    name, d = running
+    state = os.path.join(d, "state")
+    for _ in range(50):
+        assert read_text(state) == "running\n"
+    w = subprocess.Popen(["inotifywait", "-q", "-e", "attrib,modify", "--format", "%e",
+                          state], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)     # inotifywait sets its watch
+        solo.docker("stop", "-t", "5", name)
+        done = time.monotonic()
+        out, _ = w.communicate(timeout=10)
+        assert time.monotonic() - done <= WITHIN + 0.5, "the inotify event came late"
+        assert "ATTRIB" in out or "MODIFY" in out, out
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert read_text(state) == "exited\n"
+    assert read_text(os.path.join(d, "exit_code")) == "0\n"
+
+
+def test_own_action_is_read_at_once(pmount, running):
+    """`echo stop > ctl` (through the symlink) returns only when the kernel's
+    copy of `state` is gone: the next read says `exited`."""
+    name, d = running
+    write_once(os.path.join(d, "ctl"), "stop\n")
+    assert read_text(os.path.join(d, "state")) == "exited\n"
+    write_once(os.path.join(d, "ctl"), "start\n")
+    assert read_text(os.path.join(d, "state")) == "running\n"
+
+
+def read_once(path):
+    """One read(2) of a fresh open: one version of the file, whole."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536).decode()
+    finally:
+        os.close(fd)
+
+
+def test_reads_are_never_cut_short(pmount, running, solo):
+    """Many pause/unpause from elsewhere while reading `state` and `status`
+    in a loop, and another thread stat()ing them: each read(2) is a whole
+    line (the kernel's st_size and the content it reads always come from
+    the same snapshot).  (Several read(2) calls of one open file may meet
+    two versions, as on any file that changes: dockfs(1).)"""
+    name, d = running
+    state, status = os.path.join(d, "state"), os.path.join(d, "status")
+    stop = threading.Event()
+    errors = []
+
+    def stats():
+        while not stop.is_set():
+            os.stat(state)
+            os.stat(status)
+    threading.Thread(target=stats, daemon=True).start()
+
+    def flip():
+        try:
+            for _ in range(15):
+                solo.docker("pause", name)
+                solo.docker("unpause", name)
+        except BaseException as e:      # noqa: B902 - reported below
+            errors.append(e)
+        finally:
+            stop.set()
+    t = threading.Thread(target=flip, daemon=True)
+    t.start()
+    seen = set()
+    reads = 0
+    while not stop.is_set():
+        s = read_once(state)
+        seen.add(s)
+        assert s in ("running\n", "paused\n"), f"state read {s!r}"
+        st = read_once(status)
+        assert st.endswith("\n") and st.count("\n") == 1, f"status read {st!r}"
+        reads += 1
+    t.join(60)
+    assert not errors, errors
+    assert reads > 30, reads
+    assert seen == {"running\n", "paused\n"}, seen
+
+
+def test_poll_wakes_on_a_change(pmount, running, solo):
+    """poll() for POLLPRI on a cached file waits for the next change."""
+    name, d = running
+    fd = os.open(os.path.join(d, "state"), os.O_RDONLY)
+    try:
+        assert os.read(fd, 100) == b"running\n"
+        p = select.poll()
+        p.register(fd, select.POLLPRI)
+        box = {}
+
+        def wait():
+            box["ev"] = p.poll(20000)
+            box["t"] = time.monotonic()
+        th = threading.Thread(target=wait, daemon=True)
+        th.start()
+        time.sleep(0.5)
+        assert th.is_alive(), f"poll returned before any change: {box}"
+        solo.docker("stop", "-t", "5", name)
+        done = time.monotonic()
+        th.join(5)
+        assert not th.is_alive(), "poll() still waiting 5 s after docker stop"
+        assert box["t"] - done <= WITHIN, f"poll returned {box['t'] - done:.3f}s late"
+        (_, rev), = box["ev"]
+        assert rev & select.POLLPRI, rev
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert os.read(fd, 100) == b"exited\n"
+    finally:
+        os.close(fd)
+
+
+def test_streams_exec_and_errors_through_the_companion(pmount, running, solo):
+    name, d = running
+    # exec answers on the same handle
+    out = exec_rw(os.path.join(d, "exec"), "echo hello\n")
+    assert out.startswith("hello\n"), out
+    # the host's events stream
+    ev = open(pmount.p("hosts", "solo", "events"), "rb", buffering=0)
+    try:
+        time.sleep(0.3)
+        solo.docker("pause", name)
+        solo.docker("unpause", name)
+        got = b""
+        deadline = time.monotonic() + 5
+        while b'"action":"unpause"' not in got and time.monotonic() < deadline:
+            r, _, _ = select.select([ev], [], [], 0.5)
+            if r:
+                got += os.read(ev.fileno(), 65536)
+        assert b'"action":"unpause"' in got, got[-500:]
+    finally:
+        ev.close()
+    # a bad write fails, says why in `error`, and changes nothing
+    raises_errno(errno.EINVAL, write_once, os.path.join(d, "ctl"), "frobnicate\n")
+    assert "unknown command" in error_text(d)
+    assert read_text(os.path.join(d, "state")) == "running\n"
+    # the mount's own files are read-only
+    raises_errno((errno.EACCES, errno.EPERM), write_once, os.path.join(d, "state"), "x\n")
+
+
+def test_companion_goes_with_the_mount(fleet, workdir, new_mount):
+    m = new_mount(os.path.join(workdir, f"{unique()}.db"), {"solo": fleet["solo"].url},
+                  options=("private",))
+    m.wait_healthy()
+    comp = companion_of(m)
+    assert os.path.ismount(comp)
+    m.stop_ok()
+    assert not os.path.ismount(comp)
+    assert not os.path.exists(comp), f"{comp} left behind"
+
+
+def test_companion_where_told(fleet, workdir, new_mount):
+    where = os.path.join(workdir, unique("comp"))
+    os.mkdir(where)
+    m = new_mount(os.path.join(workdir, f"{unique()}.db"), {"solo": fleet["solo"].url},
+                  options=("private", f"companion={where}"))
+    m.wait_healthy()
+    assert companion_of(m) == where and os.path.ismount(where)
+    assert read_text(m.p("hosts", "solo", "url")).startswith("unix://")
+    m.stop_ok()
+    assert not os.path.ismount(where) and os.path.isdir(where), "a given directory stays"
