@@ -414,6 +414,7 @@ static struct handle *pollers;
  * change instead.  The kernel asks again after a wake-up (without a poll
  * handle), and that poll is told POLLPRI once. */
 #define WOKEN_KEEP 10   /* seconds a wake-up nobody asked about is kept */
+#define PATH_POLLERS_MAX 256 /* waiting polls kept; beyond, the oldest is dropped */
 
 struct path_poller {
 	struct path_poller *next;
@@ -422,7 +423,8 @@ struct path_poller {
 	char path[];
 };
 
-static struct path_poller *path_pollers;
+static struct path_poller *path_pollers;   /* newest first */
+static size_t path_pollers_n;
 
 /* With pollers_lock held: takes one woken poller of path, if any. */
 static bool path_poller_take_woken(const char *path)
@@ -437,6 +439,7 @@ static bool path_poller_take_woken(const char *path)
 		if (stale || (!found && !p->ph && strcmp(p->path, path) == 0)) {
 			found |= !stale;
 			*pp = p->next;
+			path_pollers_n--;
 			free(p);
 		} else {
 			pp = &p->next;
@@ -460,12 +463,30 @@ static unsigned poll_path(const char *path, struct fuse_pollhandle *ph)
 			p->ph = ph;
 			p->next = path_pollers;
 			path_pollers = p;
+			path_pollers_n++;
 			ph = NULL;
 		}
+	}
+	/* Each poll(2) call registers anew, and a poller that timed out
+	 * never says so: keep the newest. */
+	struct path_poller *drop = NULL;
+	if (path_pollers_n > PATH_POLLERS_MAX) {
+		struct path_poller **pp = &path_pollers;
+
+		while ((*pp)->next)
+			pp = &(*pp)->next;
+		drop = *pp;
+		*pp = NULL;
+		path_pollers_n--;
 	}
 	pthread_mutex_unlock(&pollers_lock);
 	if (ph)
 		fuse_pollhandle_destroy(ph);
+	if (drop) {
+		if (drop->ph)
+			fuse_pollhandle_destroy(drop->ph);
+		free(drop);
+	}
 	return woken ? base | POLLPRI | POLLERR : base;
 }
 
@@ -1355,5 +1376,6 @@ void fs_cleanup(void)
 			fuse_pollhandle_destroy(p->ph);
 		free(p);
 	}
+	path_pollers_n = 0;
 	pthread_mutex_unlock(&pollers_lock);
 }

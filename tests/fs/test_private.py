@@ -243,3 +243,25 @@ def test_companion_where_told(fleet, workdir, new_mount):
     assert read_text(m.p("hosts", "solo", "url")).startswith("unix://")
     m.stop_ok()
     assert not os.path.ismount(where) and os.path.isdir(where), "a given directory stays"
+
+
+def test_new_files_made_by_writing(fleet, workdir, new_mount, mgr):
+    """open(O_CREAT) of a new name on the private mount (a node label) makes
+    the object; the name is then a symlink like the other writable files."""
+    m = new_mount(os.path.join(workdir, f"{unique()}.db"), {"mgr": mgr.url},
+                  options=("private",))
+    m.wait_healthy()
+    swarm, = os.listdir(m.p("swarms"))
+    labels = m.p("swarms", swarm, "nodes", "wrk", "labels")
+    key = unique("dockfs.test")
+    path = os.path.join(labels, key)
+    try:
+        write_once(path, "v1\n", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        assert mgr.out("node", "inspect", "-f", "{{index .Spec.Labels \"%s\"}}" % key,
+                       "wrk") == "v1"
+        assert os.path.islink(path) and read_text(path) == "v1\n"
+        os.unlink(path)
+        assert key not in os.listdir(labels)
+    finally:
+        mgr.docker("node", "update", "--label-rm", key, "wrk", check=False)
+    m.stop_ok()
