@@ -81,7 +81,8 @@ struct companion {
 	struct fuse_session *se;
 	struct fs_options opt;
 	pthread_t thread;
-	bool running;
+	bool running;              /* its loop's thread runs */
+	bool stopped;              /* unmounted */
 };
 
 /* Its own copy: a loop may be stuck at exit (detached, see below) and
@@ -140,10 +141,13 @@ static void wake_loop(int sig)
 	(void)sig; /* only interrupts the loop's wait for its workers */
 }
 
+/* Ends the companion's loop and unmounts it; its session stays for
+ * fs_cleanup() to answer what still waits (companion_free after). */
 static void companion_stop(struct companion *cp)
 {
-	if (!cp->se)
-		goto out;
+	if (!cp->se || cp->stopped)
+		return;
+	cp->stopped = true;
 	/* libfuse's loop waits on a semaphore for a worker to see the exit
 	 * flag; a signal ends that wait, and the loop cancels its workers. */
 	fuse_session_exit(cp->se);
@@ -152,7 +156,7 @@ static void companion_stop(struct companion *cp)
 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGUSR2, &sa, NULL);
-		for (int i = 0; i < 50; i++) {
+		for (int i = 0; i < 50 && cp->running; i++) {
 			struct timespec step;
 
 			pthread_kill(cp->thread, SIGUSR2);
@@ -162,30 +166,29 @@ static void companion_stop(struct companion *cp)
 				step.tv_sec++;
 				step.tv_nsec -= 1000000000L;
 			}
-			if (pthread_timedjoin_np(cp->thread, NULL, &step) == 0) {
+			if (pthread_timedjoin_np(cp->thread, NULL, &step) == 0)
 				cp->running = false;
-				break;
-			}
 		}
 		if (cp->running) {
-			/* Leaves the session to the process's exit. */
 			log_warn(-EBUSY, "the companion mount %s did not stop", cp->dir);
 			pthread_detach(cp->thread);
-			fuse_session_unmount(cp->se);
-			goto out_dir;
 		}
 	}
 	fuse_session_unmount(cp->se);
-	fuse_session_destroy(cp->se);
-	cp->se = NULL;
-out_dir:
 	if (cp->made)
 		rmdir(cp->dir);
-out:
-	if (!cp->running) {
-		free(cp->dir);
-		cp->dir = NULL;
-	}
+}
+
+/* A loop that did not stop keeps its session to the process's exit. */
+static void companion_free(struct companion *cp)
+{
+	if (cp->running)
+		return;
+	if (cp->se)
+		fuse_session_destroy(cp->se);
+	cp->se = NULL;
+	free(cp->dir);
+	cp->dir = NULL;
 }
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -577,7 +580,6 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "dockfs: the companion mount%s%s: %s\n",
 				companion.dir ? " on " : "", companion.dir ? companion.dir : "",
 				strerror(-err));
-			companion_stop(&companion);
 			goto out;
 		}
 		fsopt.kernel_cached = true;
@@ -668,11 +670,14 @@ out_signals:
 	 * closed below, and a peer gone meanwhile must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 out_session:
-	fuse_session_destroy(se);
 	companion_stop(&companion); /* when the main mount failed */
-	/* Readers first (what the kernel never released), then producers, so
-	 * that no answer goes to a session that is gone. */
-	fs_cleanup();
+	/* Readers first (what the kernel never released), answered while
+	 * their sessions still exist, then producers, so that no answer goes
+	 * to a session that is gone. */
+	if (!companion.running)
+		fs_cleanup();
+	fuse_session_destroy(se);
+	companion_free(&companion);
 	follow_shutdown();
 	events_shutdown();
 	fleet_free(fleet);
@@ -683,7 +688,9 @@ out_session:
 	store_close(st);
 	curl_global_cleanup();
 out:
-	companion_stop(&companion); /* when the main session never started */
+	/* When the main session never started. */
+	companion_stop(&companion);
+	companion_free(&companion);
 	for (size_t i = 0; i < cfg.nhosts; i++)
 		free(cfg.hosts[i]);
 	free(cfg.hosts);
