@@ -157,6 +157,10 @@ def test_lines_come_from_open_on(mount, solo, cleanup, readers):
     """A reader sees what happens after it opened, not what happened before."""
     before = cleanup.container(solo, unique())
     bid = solo.out("create", "--name", before, IMAGE, "true")
+    # the engine's event reaches dockfs after the CLI returns: open only
+    # once dockfs has had it (the container is in the mount)
+    wait_until(lambda: os.path.isdir(mount.p("hosts", "solo", "containers", before)), 5,
+               f"{before} in the mount")
     r = readers(mount.p("hosts", "solo", "events"))
     after = cleanup.container(solo, unique())
     aid = solo.out("create", "--name", after, IMAGE, "true")
