@@ -44,6 +44,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "loop.h"
 #include "map.h"
 #include "notify.h"
 #include "stream.h"
@@ -643,8 +644,10 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		err = 0; /* the notifier's touch: the kernel raises IN_ATTRIB */
 	else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		err = -EPERM;
-	else if (to_set & FUSE_SET_ATTR_SIZE)
+	else if (to_set & FUSE_SET_ATTR_SIZE) {
+		loop_may_block(); /* a refusal is written to the audit log */
 		err = attr->st_size == 0 ? tree_open(&c, in->path, true, NULL) : -EINVAL;
+	}
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -681,8 +684,13 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
+	int err = 0;
+
 	/* The notifier's mkdir only announces what the model has already. */
-	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_mkdir(&c, path);
+	if (notify_whoami(c.pid, path) == SELF_NO) {
+		loop_may_block();
+		err = tree_mkdir(&c, path);
+	}
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -695,7 +703,12 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
-	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_rmdir(&c, path);
+	int err = 0;
+
+	if (notify_whoami(c.pid, path) == SELF_NO) {
+		loop_may_block();
+		err = tree_rmdir(&c, path);
+	}
 
 	fuse_reply_err(req, -err);
 	free(path);
@@ -705,7 +718,12 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct caller c = caller_of(req);
 	char *path = child_path(parent, name);
-	int err = notify_whoami(c.pid, path) != SELF_NO ? 0 : tree_unlink(&c, path);
+	int err = 0;
+
+	if (notify_whoami(c.pid, path) == SELF_NO) {
+		loop_may_block();
+		err = tree_unlink(&c, path);
+	}
 
 	fuse_reply_err(req, -err);
 	free(path);
@@ -893,6 +911,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 			h->ph = ph;
 			pthread_mutex_unlock(&pollers_lock);
 		}
+		loop_may_block(); /* a live file is fetched again */
 		tree_read(&h->opener, h->path, &now);
 		pthread_mutex_lock(&h->lock);
 		changed = now.len != h->content.len ||
@@ -967,6 +986,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
+	/* Fetched from an engine, a producer to start, a SQLite read: let
+	 * another thread serve meanwhile.  The model's files are memory. */
+	if (ts.live || ts.stream || ts.per_caller || acc != O_RDONLY)
+		loop_may_block();
 	if (ts.stream) {
 		open_stream(req, &c, path, fi);
 		return;
@@ -1021,7 +1044,10 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	char *path = child_path(parent, name);
 	struct fuse_entry_param e;
 	struct tree_stat ts;
-	int err = tree_create(&c, path);
+	int err;
+
+	loop_may_block();
+	err = tree_create(&c, path);
 
 	if (!err)
 		err = tree_stat(&c, path, &ts);
@@ -1151,6 +1177,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		return;
 	}
 	/* Judged as the opener, never as whoever holds the fd now. */
+	loop_may_block();
 	err = tree_write(&h->opener, h->path, data, size, &answer);
 	settle();
 
@@ -1186,6 +1213,7 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h && h->kind == HANDLE_FILE && h->buffered) {
 		pthread_mutex_lock(&h->lock);
 		if (h->gathered_dirty) {
+			loop_may_block();
 			h->gathered_dirty = false;
 			err = tree_write(&h->opener, h->path, (const char *)h->gathered.data,
 					 h->gathered.len, NULL);
@@ -1202,8 +1230,10 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (h && h->kind == HANDLE_STREAM)
+	if (h && h->kind == HANDLE_STREAM) {
+		loop_may_block(); /* its producer is stopped */
 		release_stream((struct stream_handle *)h);
+	}
 	else if (h)
 		handle_put(h);
 	fuse_reply_err(req, 0);

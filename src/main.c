@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "import.h"
 #include "log.h"
+#include "loop.h"
 #include "model.h"
 #include "names.h"
 #include "notify.h"
@@ -81,6 +82,7 @@ struct companion {
 	struct fuse_session *se;
 	struct fs_options opt;
 	pthread_t thread;
+	unsigned max_threads, max_idle_threads;   /* the main loop's */
 	bool running;              /* its loop's thread runs */
 	bool stopped;              /* unmounted */
 };
@@ -129,10 +131,8 @@ static int companion_mount(struct companion *cp, const char *given, const char *
 static void *companion_loop(void *arg)
 {
 	struct companion *cp = arg;
-	struct fuse_loop_config *l = fuse_loop_cfg_create();
 
-	fuse_session_loop_mt(cp->se, l);
-	fuse_loop_cfg_destroy(l);
+	loop_run(cp->se, cp->max_threads, cp->max_idle_threads);
 	return NULL;
 }
 
@@ -148,8 +148,8 @@ static void companion_stop(struct companion *cp)
 	if (!cp->se || cp->stopped)
 		return;
 	cp->stopped = true;
-	/* libfuse's loop waits on a semaphore for a worker to see the exit
-	 * flag; a signal ends that wait, and the loop cancels its workers. */
+	/* The loop waits on a semaphore for a worker to see the exit flag;
+	 * a signal ends that wait, and the loop cancels its workers. */
 	fuse_session_exit(cp->se);
 	if (cp->running) {
 		struct sigaction sa = { .sa_handler = wake_loop };
@@ -443,7 +443,6 @@ int main(int argc, char *argv[])
 	};
 	struct fuse_cmdline_opts opts = { 0 };
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *loop = NULL;
 	struct store *st = NULL;
 	struct fleet *fleet = NULL;
 	struct vault *vault = NULL;
@@ -640,23 +639,16 @@ int main(int argc, char *argv[])
 			log_error(-EAGAIN, "cannot start the companion mount's loop");
 			goto out_unmount;
 		}
+		companion.max_threads = opts.max_threads;
+		companion.max_idle_threads = opts.max_idle_threads;
 		companion.running = true;
 		log_info("companion mount on %s", companion.dir);
 	}
 
-	if (opts.singlethread) {
+	if (opts.singlethread)
 		ret = fuse_session_loop(se);
-	} else {
-		loop = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
-		/* UINT_MAX means "not given": keep libfuse's defaults. */
-		if (opts.max_threads != UINT_MAX)
-			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
-		if (opts.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(loop, opts.max_idle_threads);
-		ret = fuse_session_loop_mt(se, loop);
-		fuse_loop_cfg_destroy(loop);
-	}
+	else
+		ret = loop_run(se, opts.max_threads, opts.max_idle_threads);
 	ret = ret != 0;
 	log_info("unmounting");
 

@@ -142,6 +142,26 @@ def test_exec_concurrent(mount, box):
     assert time.monotonic() - t0 < 10
 
 
+def test_reads_served_while_an_exec_waits(mount, box):
+    """A request that waits for an engine (an exec of `sleep 3`) holds no
+    one else: reads and listings meanwhile answer at once."""
+    box_dir = os.path.dirname(cpath(mount, box, "exec"))
+    th = threading.Thread(target=lambda: exec_rw(cpath(mount, box, "exec"), "sleep 3"),
+                          daemon=True)
+    th.start()
+    time.sleep(0.5)
+    assert th.is_alive()
+    slowest = 0.0
+    for _ in range(20):
+        t = time.monotonic()
+        assert read_text(os.path.join(box_dir, "state")) == "running\n"
+        os.listdir(mount.p("hosts", "solo", "containers"))
+        slowest = max(slowest, time.monotonic() - t)
+    assert th.is_alive(), "the exec ended too early to tell"
+    assert slowest < 0.5, f"a read took {slowest:.3f}s while an exec waited"
+    th.join(20)
+
+
 def test_exec_last_result_by_cat(mount, box):
     tag = unique("last")
     p = cpath(mount, box, "exec")

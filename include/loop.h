@@ -1,0 +1,20 @@
+/* loop.h - the session loop: one thread reads and serves, others take
+ * over only while a request blocks (see loop.c). */
+#ifndef DOCKFS_LOOP_H
+#define DOCKFS_LOOP_H
+
+#include <stdbool.h>
+
+#include <fuse_lowlevel.h>
+
+/* Serves se until it ends, as fuse_session_loop_mt() does, with at most
+ * max_threads threads serving at once and max_idle waiting (UINT_MAX: a
+ * few).  Returns 0 or -errno. */
+int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle);
+
+/* From a request handler, before something that may take long (an engine,
+ * the notifier): another thread reads the next requests meanwhile.  A
+ * no-op outside loop_run's threads. */
+void loop_may_block(void);
+
+#endif
