@@ -38,6 +38,10 @@ struct docker_reply {
 	char message[512];      /* engine's or transport's message on failure */
 };
 
+/* Makes every call under way, and every later one, fail at once
+ * (EINTR): the daemon is ending and must not wait for engines. */
+void docker_cancel_all(void);
+
 /* Performs the call.  0 for 2xx and 304 (already in that state), else a
  * negative errno with reply->message set.  reply is always initialised. */
 int docker_call(struct conn *c, const struct docker_call *call,

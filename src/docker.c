@@ -1,5 +1,6 @@
 /* docker.c - Docker Engine API client over libcurl. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +96,21 @@ struct progress {
 	const struct docker_call *call;
 };
 
+static atomic_bool all_cancelled;   /* docker_cancel_all(): the daemon ends */
+
 static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 		       curl_off_t un)
 {
 	const struct docker_call *call = arg;
 
-	return call->cancelled(call->cancel_arg) ? 1 : 0;
+	if (atomic_load(&all_cancelled))
+		return 1;
+	return call->cancelled && call->cancelled(call->cancel_arg) ? 1 : 0;
+}
+
+void docker_cancel_all(void)
+{
+	atomic_store(&all_cancelled, true);
 }
 
 static void build_url(struct buf *url, struct conn *c, const char *api,
@@ -151,11 +161,9 @@ int docker_call(struct conn *c, const struct docker_call *call,
 	}
 	hdr = curl_slist_append(hdr, "Expect:");
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdr);
-	if (call->cancelled) {
-		curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)call);
-		curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-	}
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)call);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 
 	cc = curl_easy_perform(easy);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);

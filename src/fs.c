@@ -59,6 +59,9 @@ struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
 	uint64_t nlookup;
 	ino_t number;          /* st_ino shown to programs */
+	/* Made by open(O_CREAT) on a private mount: not in the table, a
+	 * regular file until the kernel forgets it (see fs_create). */
+	bool created;
 	/* kernel_cached: the content the kernel last got the size and mtime
 	 * of, which its reads are served (see the top of this file). */
 	pthread_mutex_t snap_lock;
@@ -200,10 +203,28 @@ static void inode_unref(struct inode *in, uint64_t n)
 	pthread_mutex_lock(&itable_lock);
 	in->nlookup -= n < in->nlookup ? n : in->nlookup;
 	if (in->nlookup == 0) {
-		map_del(&itable, in->path);
+		if (!in->created)
+			map_del(&itable, in->path);
 		inode_free(in);
 	}
 	pthread_mutex_unlock(&itable_lock);
+}
+
+/* An inode of its own for a file made by open(O_CREAT) on a private mount:
+ * the path's own inode is a symlink into the companion there, and the
+ * kernel must not see one inode change type (it would fail it with EIO).
+ * With entry_timeout 0 the next lookup of the name finds the symlink. */
+static struct inode *inode_created(const char *path)
+{
+	struct inode *in = calloc(1, sizeof(*in));
+
+	if (!in || !(in->path = strdup(path)))
+		abort();
+	in->number = path_number(path, NULL);
+	in->nlookup = 1;
+	in->created = true;
+	pthread_mutex_init(&in->snap_lock, NULL);
+	return in;
 }
 
 static void free_inode_cb(const char *k, void *v, void *arg)
@@ -611,7 +632,18 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	struct buf content = BUF_INIT;
 	double timeout;
-	int err = kernel_stat(req, in->path, &ts, &content, &timeout);
+	int err;
+
+	if (in->created) {
+		/* What the create said, whatever the name is now (cp fstats). */
+		struct tree_stat made = { .type = NODE_FILE, .perm = 0644 };
+
+		clock_gettime(CLOCK_REALTIME, &made.mtime);
+		fill_stat(&made, in->number, &st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	err = kernel_stat(req, in->path, &ts, &content, &timeout);
 
 	if (err) {
 		buf_free(&content);
@@ -625,8 +657,10 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		pthread_mutex_lock(&h->lock);
 		ts.size = h->content.len;
 		pthread_mutex_unlock(&h->lock);
+		fill_stat(&ts, in->number, &st);
+	} else {
+		kernel_attr(req, in, &ts, &content, &st);
 	}
-	kernel_attr(req, in, &ts, &content, &st);
 	buf_free(&content);
 	fuse_reply_attr(req, &st, timeout);
 }
@@ -1066,7 +1100,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
 	memset(&e, 0, sizeof(e));
-	struct inode *in = inode_ref(path);
+	struct inode *in = options(req)->kernel_cached ? inode_created(path) : inode_ref(path);
 	e.ino = ino_of(in);
 	e.attr_timeout = 0;
 	e.entry_timeout = 0;

@@ -27,6 +27,8 @@
 #define WATCHDOG_MS 20   /* a request serving longer hands the lead on */
 #define QUIET_MS 1000    /* after this long without requests the watchdog sleeps */
 #define IDLE_DEFAULT 4   /* idle followers kept; beyond, they exit */
+#define STOP_WAIT_MS 3000 /* at the end, how long a request may still run */
+#define WAKE_SIGNAL SIGUSR2 /* ends a worker's read(), and loop_run's wait */
 
 struct worker {
 	struct worker *next;
@@ -34,7 +36,8 @@ struct worker {
 	pthread_t thread;
 	struct fuse_buf buf;
 	bool leading;
-	bool done;               /* ended: joined by whoever finds it */
+	bool done;               /* ended: joined by loop_run */
+	bool cancelled;
 	long long serving_since; /* ms, monotonic; 0 while reading or idle */
 };
 
@@ -83,8 +86,10 @@ static void promote(struct loop *l)
 	if (!w)
 		return;
 	w->l = l;
-	/* Signals go to the thread in loop_run, never to a worker. */
+	/* Signals go to the thread in loop_run, never to a worker, but for
+	 * the one that ends a worker's read() at the end. */
 	sigfillset(&all);
+	sigdelset(&all, WAKE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int err = pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -112,9 +117,14 @@ void loop_may_block(void)
 	pthread_mutex_unlock(&w->l->lock);
 }
 
-static void unlock_cb(void *m)
+static void wake(int sig)
 {
-	pthread_mutex_unlock(m);
+	(void)sig; /* only ends a blocking call with EINTR */
+}
+
+void loop_wake(pthread_t thread)
+{
+	pthread_kill(thread, WAKE_SIGNAL);
 }
 
 static void *worker_main(void *arg)
@@ -128,8 +138,6 @@ static void *worker_main(void *arg)
 	for (;;) {
 		bool quit = false;
 
-		/* Cancelled (at exit) while waiting: the lock is released. */
-		pthread_cleanup_push(unlock_cb, &l->lock);
 		while (!l->exiting && l->leader && !quit) {
 			if (l->nidle >= l->max_idle) {
 				quit = true;
@@ -139,7 +147,6 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&l->follow, &l->lock);
 			l->nidle--;
 		}
-		pthread_cleanup_pop(0);
 		if (quit && !l->exiting) {
 			/* Enough idle threads: this one goes, on its own. */
 			for (struct worker **pp = &l->workers; *pp; pp = &(*pp)->next)
@@ -163,7 +170,7 @@ static void *worker_main(void *arg)
 		int res = fuse_session_receive_buf(se, &w->buf);
 
 		pthread_mutex_lock(&l->lock);
-		if (res == -EINTR || res == -EAGAIN) {
+		if ((res == -EINTR || res == -EAGAIN) && !l->exiting) {
 			if (w->leading) {
 				w->leading = false;
 				l->leader = NULL;
@@ -171,8 +178,8 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (res <= 0 || fuse_session_exited(se)) {
-			if (res < 0)
-				l->error = res;
+			if (res < 0 && !l->exiting)
+				l->error = res; /* not the EINTR that ends it */
 			l->exiting = true;
 			pthread_cond_broadcast(&l->follow);
 			pthread_cond_signal(&l->watch);
@@ -210,7 +217,6 @@ static void *watchdog_main(void *arg)
 	struct loop *l = arg;
 
 	pthread_mutex_lock(&l->lock);
-	pthread_cleanup_push(unlock_cb, &l->lock);
 	while (!l->exiting) {
 		long long now = now_ms();
 		struct worker *w = l->leader;
@@ -235,17 +241,21 @@ static void *watchdog_main(void *arg)
 			pthread_cond_timedwait(&l->watch, &l->lock, &until);
 		}
 	}
-	pthread_cleanup_pop(1);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
-int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle)
+int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
+	     void (*on_stop)(void))
 {
 	struct loop l = { .se = se, .max_threads = max_threads ? max_threads : 1,
 			  .max_idle = max_idle == UINT_MAX ? IDLE_DEFAULT : max_idle };
+	struct sigaction sa = { .sa_handler = wake }; /* no SA_RESTART */
 	sigset_t all, old;
 	int err;
 
+	sigemptyset(&sa.sa_mask);
+	sigaction(WAKE_SIGNAL, &sa, NULL);
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.follow, NULL);
 	pthread_cond_init(&l.watch, NULL);
@@ -278,18 +288,40 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle)
 	if (!started)
 		l.error = -EAGAIN;
 
-	/* As libfuse's loop does: workers still reading or waiting are
-	 * cancelled (a worker inside a handler is cancelled at its next
-	 * cancellation point). */
 	pthread_mutex_lock(&l.lock);
 	l.exiting = true;
 	pthread_cond_broadcast(&l.follow);
 	pthread_cond_signal(&l.watch);
-	for (struct worker *w = l.workers; w; w = w->next)
-		if (!w->done)
-			pthread_cancel(w->thread);
 	pthread_mutex_unlock(&l.lock);
 	pthread_join(l.watchdog, NULL);
+	if (on_stop)
+		on_stop(); /* requests waiting for engines give up */
+	/* Followers see the flag; the reader is woken from read() (again and
+	 * again: it may not have been in it yet); a request still running
+	 * may finish for STOP_WAIT_MS, then it is cancelled, as libfuse's
+	 * loop does with all its workers. */
+	for (long waited = 0;; waited += 20) {
+		bool running = false;
+		struct timespec tick = { 0, 20 * 1000000L };
+
+		pthread_mutex_lock(&l.lock);
+		for (struct worker *w = l.workers; w; w = w->next) {
+			if (w->done || w->cancelled)
+				continue;
+			running = true;
+			if (!w->serving_since) {
+				loop_wake(w->thread);
+			} else if (waited >= STOP_WAIT_MS) {
+				log_warn(-EBUSY, "a request still runs at the end: cancelled");
+				pthread_cancel(w->thread);
+				w->cancelled = true;
+			}
+		}
+		pthread_mutex_unlock(&l.lock);
+		if (!running)
+			break;
+		nanosleep(&tick, NULL);
+	}
 	while (l.workers) {
 		struct worker *w = l.workers;
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "docker.h"
 #include "events.h"
 #include "follow.h"
 #include "fs.h"
@@ -132,13 +133,8 @@ static void *companion_loop(void *arg)
 {
 	struct companion *cp = arg;
 
-	loop_run(cp->se, cp->max_threads, cp->max_idle_threads);
+	loop_run(cp->se, cp->max_threads, cp->max_idle_threads, docker_cancel_all);
 	return NULL;
-}
-
-static void wake_loop(int sig)
-{
-	(void)sig; /* only interrupts the loop's wait for its workers */
 }
 
 /* Ends the companion's loop and unmounts it; its session stays for
@@ -149,17 +145,13 @@ static void companion_stop(struct companion *cp)
 		return;
 	cp->stopped = true;
 	/* The loop waits on a semaphore for a worker to see the exit flag;
-	 * a signal ends that wait, and the loop cancels its workers. */
+	 * a signal ends that wait, and the loop ends its workers (loop.c). */
 	fuse_session_exit(cp->se);
 	if (cp->running) {
-		struct sigaction sa = { .sa_handler = wake_loop };
-
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGUSR2, &sa, NULL);
-		for (int i = 0; i < 50 && cp->running; i++) {
+		for (int i = 0; i < 100 && cp->running; i++) {
 			struct timespec step;
 
-			pthread_kill(cp->thread, SIGUSR2);
+			loop_wake(cp->thread);
 			clock_gettime(CLOCK_REALTIME, &step);
 			step.tv_nsec += 100000000L;
 			if (step.tv_nsec >= 1000000000L) {
@@ -648,7 +640,7 @@ int main(int argc, char *argv[])
 	if (opts.singlethread)
 		ret = fuse_session_loop(se);
 	else
-		ret = loop_run(se, opts.max_threads, opts.max_idle_threads);
+		ret = loop_run(se, opts.max_threads, opts.max_idle_threads, docker_cancel_all);
 	ret = ret != 0;
 	log_info("unmounting");
 

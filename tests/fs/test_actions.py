@@ -21,8 +21,10 @@ VERBS = ("start", "stop", "restart", "kill", "pause", "unpause", "rm")
 # Busybox's sh as pid 1 ignores SIGTERM unless it traps it: this one does not,
 # so that `stop N` has to wait N seconds and then kill.
 DEAF = "exec sleep 600"
-# Prints got-usr1 on SIGUSR1, exits 0 on SIGTERM.
-USR1 = "trap 'echo got-usr1' USR1; trap 'exit 0' TERM; while :; do sleep 0.1; done"
+# Prints got-usr1 on SIGUSR1, exits 0 on SIGTERM; says "ready" once the traps
+# are set (a signal before that is lost: PID 1 ignores what it does not trap).
+USR1 = ("trap 'echo got-usr1' USR1; trap 'exit 0' TERM; echo ready; "
+        "while :; do sleep 0.1; done")
 # Messages of Docker 20.10 for `rm` of a running container (older and newer).
 RUNNING_RM_MESSAGES = ("stop the container before removing", "cannot remove a running container")
 
@@ -55,6 +57,9 @@ def listed_running(mount, host, name):
 def make(engine, cleanup, script, *opts):
     name = cleanup.container(engine, unique())
     engine.docker("run", "-d", "--name", name, *opts, IMAGE, "sh", "-c", script)
+    if script == USR1:
+        wait_until(lambda: "ready" in engine.docker("logs", name).stdout, 10,
+                   f"{name} to set its traps")
     return name
 
 

@@ -253,15 +253,25 @@ def test_new_files_made_by_writing(fleet, workdir, new_mount, mgr):
     m.wait_healthy()
     swarm, = os.listdir(m.p("swarms"))
     labels = m.p("swarms", swarm, "nodes", "wrk", "labels")
-    key = unique("dockfs.test")
+    key, key2 = unique("dockfs.test"), unique("dockfs.test")
     path = os.path.join(labels, key)
     try:
         write_once(path, "v1\n", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         assert mgr.out("node", "inspect", "-f", "{{index .Spec.Labels \"%s\"}}" % key,
                        "wrk") == "v1"
         assert os.path.islink(path) and read_text(path) == "v1\n"
+        # cp fstat()s the file it made before and after writing
+        src = os.path.join(workdir, unique("label"))
+        with open(src, "w") as f:
+            f.write("v2\n")
+        subprocess.run(["cp", src, os.path.join(labels, key2)], check=True, timeout=30)
+        assert read_text(os.path.join(labels, key2)) == "v2\n"
+        write_once(os.path.join(labels, key2), "v3\n")
+        assert read_text(os.path.join(labels, key2)) == "v3\n"
+        os.unlink(os.path.join(labels, key2))
         os.unlink(path)
-        assert key not in os.listdir(labels)
+        assert key not in os.listdir(labels) and key2 not in os.listdir(labels)
     finally:
-        mgr.docker("node", "update", "--label-rm", key, "wrk", check=False)
+        for k in (key, key2):
+            mgr.docker("node", "update", "--label-rm", k, "wrk", check=False)
     m.stop_ok()

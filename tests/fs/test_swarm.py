@@ -337,7 +337,9 @@ def test_service_with_secret_config_network_port(mgr, swarm, services):
         cs = svc_json(mgr, name)["Spec"]["TaskTemplate"]["ContainerSpec"]
         assert cs["Secrets"][0]["SecretName"] == sname
         assert cs["Configs"][0]["File"]["Name"] == "/c"
-        assert lines(os.path.join(swarm, "services", name, "ports")) == ["*:18080->80/tcp"]
+        # the engine allocates the published port after the create returns
+        eventually(lambda: _assert(lines(os.path.join(swarm, "services", name, "ports"))
+                                   == ["*:18080->80/tcp"]), 10)
         write_once(os.path.join(swarm, "services", name, "ctl"), "rm\n")
         assert name not in os.listdir(os.path.join(swarm, "services"))
         assert mgr.docker("service", "inspect", name, check=False).returncode != 0
