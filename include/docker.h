@@ -36,6 +36,7 @@ struct docker_reply {
 	long status;            /* HTTP status; 0 when no answer came */
 	struct buf body;        /* owned: docker_reply_free() */
 	char message[512];      /* engine's or transport's message on failure */
+	char api_version[16];   /* the engine's Api-Version header, "" if none */
 };
 
 /* Makes every call under way, and every later one, fail at once
@@ -52,7 +53,8 @@ void docker_reply_free(struct docker_reply *r);
  * a curl result first (transport failures), then the HTTP status. */
 int docker_errno(long http_status, int curl_code, bool create);
 
-/* Chooses the version to speak from /version's ApiVersion: the engine's if
+/* Chooses the version to speak from the engine's API version (/_ping's
+ * Api-Version header, /version's ApiVersion): the engine's if
  * it is older than ours, else ours.  out gets "1.41" style text. */
 void docker_api_negotiate(const char *engine_version, char *out, size_t outlen);
 

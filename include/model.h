@@ -29,6 +29,10 @@ struct swarm_cache;
 
 enum host_health { HOST_PENDING, HOST_HEALTHY, HOST_UNHEALTHY };
 
+/* Where a new host (or a new url) is on the way to its first container
+ * list, which readers of a fresh mount wait for (host_wait_listed). */
+enum first_list { FIRST_LIST_DONE, FIRST_LIST_CONNECTING, FIRST_LIST_LISTING };
+
 /* A container, compact: 10k of them must fit in a few MiB.  Filled from the
  * list at once (ls works at once), then from inspect (detailed). */
 struct container {
@@ -99,6 +103,8 @@ struct host {
 	 * the worker's refresh for an older event race otherwise). */
 	pthread_mutex_t refresh_lock;
 
+	enum first_list first_list; /* guarded by the fleet's first_lock */
+
 	/* Worker control; guarded by ctl_lock. */
 	pthread_mutex_t ctl_lock;
 	pthread_cond_t ctl_cond;
@@ -153,6 +159,15 @@ struct container *host_container_find(struct host *h, const char *name_or_id);
 /* With h's lock held: the object of that kind by file name, id, or unique
  * id prefix. */
 struct object *host_object_find(struct host *h, enum object_kind kind, const char *name);
+
+/* Waits until h's first container list (since it was added or given a
+ * url) is in, or its engine failed: a fresh mount's first `ls` shows the
+ * containers of every engine that answers.  Bounded: an engine that has
+ * not answered is waited for a second at most, one that is listing five.
+ * No wait once the host has listed.  Call without the lock. */
+void host_wait_listed(struct host *h);
+/* The same for every host, under one deadline. */
+void fleet_wait_listed(struct fleet *f);
 
 /* Makes sure the container is inspected (a synchronous inspect when the
  * worker has not got to it yet).  Call without the lock. */

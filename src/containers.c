@@ -300,6 +300,7 @@ static int containers_list(const struct caller *c, const struct node *dir, struc
 {
 	if (tree_level(c, dir->host) >= containers_ctl_ops.read_level)
 		dirlist_add(out, "ctl", NODE_FILE);
+	host_wait_listed(dir->host);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	map_foreach(&dir->host->container_names, list_cb, out);
 	pthread_rwlock_unlock(&dir->host->lock);

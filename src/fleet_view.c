@@ -51,6 +51,8 @@ static int view_list(const struct caller *c, const struct node *dir, struct dirl
 {
 	struct list_ctx lc = { c, out, is_images(dir), NULL };
 
+	if (!lc.images)
+		fleet_wait_listed(tree_ctx()->fleet);
 	fleet_foreach_host(tree_ctx()->fleet, list_host, &lc);
 	return 0;
 }

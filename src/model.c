@@ -34,12 +34,25 @@
 #define BACKOFF_MIN_MS    250
 #define BACKOFF_MAX_MS    5000
 #define DETAIL_BATCH      64     /* inspects between two reads of events */
+/* How long a fresh mount's reader waits for a host's first container list:
+ * for an engine that has not answered yet (a dead one costs this much),
+ * and for one that has and is listing. */
+#define FIRST_ANSWER_WAIT_MS 1000L
+#define FIRST_LIST_WAIT_MS   5000L
 
 struct fleet {
 	pthread_rwlock_t lock;   /* guards hosts */
 	struct map hosts;        /* name -> struct host */
 	struct store *store;
 	struct fleet_options opt;
+
+	/* The hosts on their way to a first container list (host->first_list),
+	 * counted by state; first_cond is broadcast on every change. */
+	pthread_mutex_t first_lock;
+	pthread_cond_t first_cond;
+	int first_answer;        /* FIRST_LIST_CONNECTING */
+	int first_listing;       /* FIRST_LIST_LISTING */
+	struct timespec started;
 };
 
 static const char *const object_list_path[OBJ_KINDS] = {
@@ -511,6 +524,22 @@ static void host_wake(struct host *h)
 	if (h->multi)
 		curl_multi_wakeup(h->multi);
 	pthread_mutex_unlock(&h->ctl_lock);
+	/* and from the wait for the fleet's first lists */
+	pthread_mutex_lock(&h->fleet->first_lock);
+	pthread_cond_broadcast(&h->fleet->first_cond);
+	pthread_mutex_unlock(&h->fleet->first_lock);
+}
+
+/* from + ms, for pthread_cond_timedwait (CLOCK_REALTIME). */
+static struct timespec ts_after(struct timespec from, long ms)
+{
+	from.tv_sec += ms / 1000;
+	from.tv_nsec += (ms % 1000) * 1000000L;
+	if (from.tv_nsec >= 1000000000L) {
+		from.tv_sec++;
+		from.tv_nsec -= 1000000000L;
+	}
+	return from;
 }
 
 /* Sleeps up to ms, or until stopped/reconnect.  Returns true if stopping. */
@@ -519,13 +548,8 @@ static bool host_sleep(struct host *h, long ms)
 	struct timespec until;
 	bool stop;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	now_ts(&until);
+	until = ts_after(until, ms);
 	pthread_mutex_lock(&h->ctl_lock);
 	while (!h->stop && !h->reconnect &&
 	       pthread_cond_timedwait(&h->ctl_cond, &h->ctl_lock, &until) == 0)
@@ -533,6 +557,83 @@ static bool host_sleep(struct host *h, long ms)
 	stop = h->stop;
 	pthread_mutex_unlock(&h->ctl_lock);
 	return stop;
+}
+
+/* ---- first lists --------------------------------------------------------- */
+
+static bool ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+static void set_first_list(struct host *h, enum first_list state)
+{
+	struct fleet *f = h->fleet;
+
+	pthread_mutex_lock(&f->first_lock);
+	f->first_answer -= h->first_list == FIRST_LIST_CONNECTING;
+	f->first_listing -= h->first_list == FIRST_LIST_LISTING;
+	h->first_list = state;
+	f->first_answer += state == FIRST_LIST_CONNECTING;
+	f->first_listing += state == FIRST_LIST_LISTING;
+	pthread_cond_broadcast(&f->first_cond);
+	pthread_mutex_unlock(&f->first_lock);
+}
+
+/* Whether one who came at since still waits, given how many engines are
+ * yet to answer and how many are listing; *until is when to look again
+ * (any change wakes the waiters before). */
+static bool first_awaited(int answer, int listing, struct timespec since,
+			  struct timespec *until)
+{
+	struct timespec now;
+
+	now_ts(&now);
+	*until = ts_after(since, FIRST_LIST_WAIT_MS);
+	if (listing && ts_before(now, *until))
+		return true;
+	*until = ts_after(since, FIRST_ANSWER_WAIT_MS);
+	return answer && ts_before(now, *until);
+}
+
+void host_wait_listed(struct host *h)
+{
+	struct fleet *f = h->fleet;
+	struct timespec since, until;
+
+	now_ts(&since);
+	pthread_mutex_lock(&f->first_lock);
+	while (first_awaited(h->first_list == FIRST_LIST_CONNECTING,
+			     h->first_list == FIRST_LIST_LISTING, since, &until))
+		pthread_cond_timedwait(&f->first_cond, &f->first_lock, &until);
+	pthread_mutex_unlock(&f->first_lock);
+}
+
+void fleet_wait_listed(struct fleet *f)
+{
+	struct timespec since, until;
+
+	now_ts(&since);
+	pthread_mutex_lock(&f->first_lock);
+	while (first_awaited(f->first_answer, f->first_listing, since, &until))
+		pthread_cond_timedwait(&f->first_cond, &f->first_lock, &until);
+	pthread_mutex_unlock(&f->first_lock);
+}
+
+/* A worker that has its first list waits, as the readers would, for the
+ * other hosts' before asking its engine anything else: the engines of a
+ * fleet often share machines, and /info, /version and the other lists
+ * would slow the container lists still under way. */
+static void wait_fleet_listed(struct host *h)
+{
+	struct fleet *f = h->fleet;
+	struct timespec until;
+
+	pthread_mutex_lock(&f->first_lock);
+	while (!host_stopping(h) &&
+	       first_awaited(f->first_answer, f->first_listing, f->started, &until))
+		pthread_cond_timedwait(&f->first_cond, &f->first_lock, &until);
+	pthread_mutex_unlock(&f->first_lock);
 }
 
 /* Takes a counted reference to h's conn so a call can run unlocked while
@@ -807,6 +908,7 @@ struct informer {
 	bool dirty_kind[OBJ_KINDS];
 	bool dirty_info;
 	bool dirty_swarm;        /* a manager's swarm lists (swarm.h) */
+	bool have_version;       /* this session's /version is in */
 };
 
 static void mark_dirty(struct informer *in, const char *id)
@@ -1051,6 +1153,8 @@ static int list_containers(struct informer *in)
 	struct reconcile r = { h, &seen, in };
 	map_foreach(&h->containers, drop_unseen, &r);
 	pthread_rwlock_unlock(&h->lock);
+	/* Readers may go before the clean-up below. */
+	set_first_list(h, FIRST_LIST_DONE);
 	map_clear(&seen);
 	json_decref(list);
 	for (size_t k = 0; k < created.n; k++)
@@ -1120,9 +1224,10 @@ int host_objects_refresh(struct host *h, enum object_kind kind)
 	return list_objects(&in, kind);
 }
 
-static int list_all(struct informer *in)
+/* Everything but the containers, and the swarm's lists. */
+static int list_others(struct informer *in)
 {
-	int err = list_containers(in);
+	int err = 0;
 
 	for (int k = 0; k < OBJ_KINDS && !err; k++)
 		err = list_objects(in, k);
@@ -1132,6 +1237,13 @@ static int list_all(struct informer *in)
 	if (!err)
 		swarm_refresh(in->h);
 	return err;
+}
+
+static int list_all(struct informer *in)
+{
+	int err = list_containers(in);
+
+	return err ? err : list_others(in);
 }
 
 static void free_key_cb(const char *k, void *v, void *arg)
@@ -1244,58 +1356,107 @@ static int pump_events(struct informer *in, long wait_ms, char *msg, size_t msgl
 	return 0;
 }
 
-/* /version and /info; negotiates the API version. */
-static int connect_engine(struct informer *in, char *msg, size_t msglen)
+static void set_api(struct host *h, const char *engine_api)
 {
-	struct host *h = in->h;
-	json_t *version, *info;
 	char api[16];
-	int err;
 
+	docker_api_negotiate(engine_api, api, sizeof(api));
 	pthread_rwlock_wrlock(&h->lock);
-	h->api[0] = '\0';
+	snprintf(h->api, sizeof(h->api), "%s", api);
 	pthread_rwlock_unlock(&h->lock);
-	/* /version is unversioned: it is how the version is learnt. */
+}
+
+/* An unversioned call on the worker's behalf: how the version is learnt. */
+static int unversioned_call(struct host *h, const char *path, struct docker_reply *r,
+			    char *msg, size_t msglen)
+{
 	struct docker_call call = {
-		.path = "/version", .api = NULL, .timeout_ms = PING_TIMEOUT_MS,
+		.path = path, .api = NULL, .timeout_ms = PING_TIMEOUT_MS,
 		.cancelled = host_stopping, .cancel_arg = h,
 	};
-	struct docker_reply r;
 	struct conn *c = host_conn_get(h, NULL, 0);
+	int err;
+
 	if (!c) {
+		memset(r, 0, sizeof(*r));
 		snprintf(msg, msglen, "invalid url");
 		return -EINVAL;
 	}
-	err = docker_call(c, &call, &r);
+	err = docker_call(c, &call, r);
 	conn_unref(c);
+	if (err)
+		snprintf(msg, msglen, "%s", r->message);
+	return err;
+}
+
+/* /version: the engine's facts, and the API version if not known yet. */
+static int read_version(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	struct docker_reply r;
+	json_t *version;
+	int err = unversioned_call(h, "/version", &r, msg, msglen);
+
 	if (err) {
-		snprintf(msg, msglen, "%s", r.message);
 		docker_reply_free(&r);
 		return err;
 	}
-	version = json_loadb(r.body.data, r.body.len, 0, NULL);
+	version = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
 	docker_reply_free(&r);
 	if (!version) {
 		snprintf(msg, msglen, "/version answered no JSON");
 		return -EIO;
 	}
-	docker_api_negotiate(json_string_value(json_object_get(version, "ApiVersion")), api,
-			     sizeof(api));
+	/* Only this worker writes api and version: read them unlocked. */
+	if (!h->api[0])
+		set_api(h, json_string_value(json_object_get(version, "ApiVersion")));
 	pthread_rwlock_wrlock(&h->lock);
-	snprintf(h->api, sizeof(h->api), "%s", api);
 	json_decref(h->version);
 	h->version = version;
 	pthread_rwlock_unlock(&h->lock);
+	in->have_version = true;
+	return 0;
+}
 
-	err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
+/* /_ping, whose Api-Version header negotiates the version as the docker
+ * CLI does: /version costs the engine ten times as much, and the container
+ * list should not wait for it.  Without the header, /version says. */
+static int negotiate_api(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	struct docker_reply r;
+	int err;
+
+	pthread_rwlock_wrlock(&h->lock);
+	h->api[0] = '\0';
+	pthread_rwlock_unlock(&h->lock);
+	in->have_version = false;
+	err = unversioned_call(h, "/_ping", &r, msg, msglen);
+	if (!err && r.api_version[0])
+		set_api(h, r.api_version);
+	docker_reply_free(&r);
 	if (err)
 		return err;
-	apply_info(h, info);
+	return h->api[0] ? 0 : read_version(in, msg, msglen);
+}
+
+/* /info, and the engine's facts into the registry. */
+static int read_info(struct informer *in, char *msg, size_t msglen)
+{
+	struct host *h = in->h;
+	json_t *info;
+	int err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
+
+	if (err)
+		return err;
+	/* Before apply_info gives info away (an action's refresh may
+	 * replace it); version and api only this worker replaces. */
+	const char *type = detect_type(info);
 	store_host_set_health(h->fleet->store, h->name, NULL,
-			      json_string_value(json_object_get(version, "Version")), api,
-			      json_string_value(json_object_get(version, "Os")),
-			      json_string_value(json_object_get(version, "Arch")),
-			      detect_type(info));
+			      json_string_value(json_object_get(h->version, "Version")), h->api,
+			      json_string_value(json_object_get(h->version, "Os")),
+			      json_string_value(json_object_get(h->version, "Arch")), type);
+	apply_info(h, info);
 	return 0;
 }
 
@@ -1329,16 +1490,32 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 	long next_health, next_resync;
 	int err;
 
-	err = connect_engine(in, msg, msglen);
+	err = negotiate_api(in, msg, msglen);
 	if (err)
 		return err;
+	pthread_mutex_lock(&h->fleet->first_lock);
+	bool first = h->first_list == FIRST_LIST_CONNECTING;
+	pthread_mutex_unlock(&h->fleet->first_lock);
+	if (first)
+		set_first_list(h, FIRST_LIST_LISTING);
 	/* Watch before listing, so nothing between the two is lost. */
 	err = informer_start_events(in, msg, msglen);
 	if (err)
 		return err;
 	err = pump_events(in, 0, msg, msglen);
+	/* Containers first: they are what a fresh mount is listed for, and
+	 * /info and the other kinds cost the engine as much again. */
 	if (!err)
-		err = list_all(in);
+		err = list_containers(in);
+	if (!err) {
+		wait_fleet_listed(h);
+		if (!in->have_version)
+			err = read_version(in, msg, msglen);
+	}
+	if (!err)
+		err = read_info(in, msg, msglen);
+	if (!err)
+		err = list_others(in);
 	if (err) {
 		if (!*msg)
 			snprintf(msg, msglen, "listing failed: %s", strerror(-err));
@@ -1414,6 +1591,8 @@ static void *host_worker(void *arg)
 		informer_stop_events(&in);
 		if (host_stopping(h))
 			continue;
+		/* Readers waiting for its first list wait no more. */
+		set_first_list(h, FIRST_LIST_DONE);
 		set_health(h, HOST_UNHEALTHY, *msg ? msg : strerror(-err));
 		/* A session that ran a while was healthy: start backing off anew. */
 		if (mono_ms() - started > BACKOFF_MAX_MS)
@@ -1432,8 +1611,11 @@ static void *host_worker(void *arg)
 static void host_start(struct host *h)
 {
 	host_get(h); /* the worker's reference */
+	if (h->conn)
+		set_first_list(h, FIRST_LIST_CONNECTING);
 	if (pthread_create(&h->thread, NULL, host_worker, h) != 0) {
 		log_error(0, "host %s: cannot start its worker", h->name);
+		set_first_list(h, FIRST_LIST_DONE);
 		host_put(h);
 		return;
 	}
@@ -1445,6 +1627,7 @@ static void host_stop(struct host *h)
 	pthread_mutex_lock(&h->ctl_lock);
 	h->stop = true;
 	pthread_mutex_unlock(&h->ctl_lock);
+	set_first_list(h, FIRST_LIST_DONE);
 	host_wake(h);
 	if (h->started) {
 		pthread_join(h->thread, NULL);
@@ -1462,6 +1645,8 @@ int fleet_new(struct store *st, const struct fleet_options *opt, struct fleet **
 	if (!f)
 		return -ENOMEM;
 	pthread_rwlock_init(&f->lock, NULL);
+	pthread_mutex_init(&f->first_lock, NULL);
+	pthread_cond_init(&f->first_cond, NULL);
 	f->store = st;
 	f->opt = *opt;
 	if (f->opt.health_interval < 1)
@@ -1503,6 +1688,7 @@ int fleet_start(struct fleet *f)
 {
 	int err;
 
+	now_ts(&f->started);
 	pthread_rwlock_wrlock(&f->lock);
 	err = store_host_foreach(f->store, load_host_cb, f);
 	pthread_rwlock_unlock(&f->lock);
@@ -1643,6 +1829,7 @@ int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 		pthread_mutex_lock(&h->ctl_lock);
 		h->reconnect = true;
 		pthread_mutex_unlock(&h->ctl_lock);
+		set_first_list(h, FIRST_LIST_CONNECTING); /* another engine, maybe */
 		host_wake(h);
 		c = NULL;
 	}
@@ -1801,5 +1988,7 @@ void fleet_free(struct fleet *f)
 	map_foreach(&f->hosts, put_host_cb, NULL);
 	map_clear(&f->hosts);
 	pthread_rwlock_destroy(&f->lock);
+	pthread_mutex_destroy(&f->first_lock);
+	pthread_cond_destroy(&f->first_cond);
 	free(f);
 }
