@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -56,6 +57,22 @@ def run(cmd, timeout=60, check=True, input=None, env=None):
 def unique(prefix="t"):
     """A name no other run uses: t-<random hex>."""
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def in_thread(fn):
+    """Starts fn in a thread; returns (thread, box) where box gets
+    'value' (or 'error') and 't' (monotonic time of return)."""
+    box = {}
+
+    def body():
+        try:
+            box["value"] = fn()
+        except BaseException as e:     # noqa: B902 - handed back
+            box["error"] = e
+        box["t"] = time.monotonic()
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t, box
 
 
 def wait_until(pred, timeout, what, interval=0.02):
@@ -417,6 +434,16 @@ class Mount:
                                  + self.log_text())
         return self
 
+    def start_healthy(self):
+        """start(), then wait_healthy(); stops the daemon if that fails."""
+        self.start()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
     def p(self, *parts):
         return os.path.join(self.path, *parts)
 
@@ -494,13 +521,7 @@ def mount(fleet, workdir):
     """dockfs over the three engines, every host healthy."""
     m = Mount(workdir, os.path.join(workdir, "session.db"),
               {e.name: e.url for e in fleet.values()}, options=("allow_other",))
-    m.start()
-    try:
-        m.wait_healthy()
-    except BaseException:
-        m.stop()
-        raise
-    yield m
+    yield m.start_healthy()
     m.stop_ok()
 
 

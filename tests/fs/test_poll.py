@@ -6,12 +6,11 @@ and epoll as EPOLLPRI.  A waiter is woken by a change made elsewhere
 import os
 import select
 import sys
-import threading
 import time
 
 import pytest
 
-from conftest import IMAGE, unique, wait_until
+from conftest import IMAGE, in_thread, unique, wait_until
 
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
 WITHIN = 1.0
@@ -25,22 +24,6 @@ def running(mount, solo, cleanup):
     wait_until(lambda: os.path.exists(state) and open(state).read() == "running\n", 5,
                f"{name} running in the mount")
     return name, state
-
-
-def in_thread(fn):
-    """Starts fn in a thread; returns (thread, box) where box gets
-    'value' (or 'error') and 't' (monotonic time of return)."""
-    box = {}
-
-    def body():
-        try:
-            box["value"] = fn()
-        except BaseException as e:     # noqa: B902 - handed back
-            box["error"] = e
-        box["t"] = time.monotonic()
-    t = threading.Thread(target=body, daemon=True)
-    t.start()
-    return t, box
 
 
 def test_poll_unchanged_is_readable_only(running):

@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from conftest import (IMAGE, check_all_sizes, error_text, exec_rw, raises_errno, read_text,
-                      unique, wait_until, write_once)
+from conftest import (IMAGE, Mount, check_all_sizes, error_text, exec_rw, in_thread,
+                      raises_errno, read_text, unique, wait_until, write_once)
 
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
 WITHIN = 1.0
@@ -29,16 +29,9 @@ WITHIN = 1.0
 @pytest.fixture(scope="module")
 def pmount(fleet, workdir):
     """A private mount over solo (its own registry)."""
-    from conftest import Mount
     m = Mount(workdir, os.path.join(workdir, "private.db"), {"solo": fleet["solo"].url},
               options=("private",))
-    m.start()
-    try:
-        m.wait_healthy()
-    except BaseException:
-        m.stop()
-        raise
-    yield m
+    yield m.start_healthy()
     m.stop_ok()
 
 
@@ -172,13 +165,7 @@ def test_poll_wakes_on_a_change(pmount, running, solo):
         assert os.read(fd, 100) == b"running\n"
         p = select.poll()
         p.register(fd, select.POLLPRI)
-        box = {}
-
-        def wait():
-            box["ev"] = p.poll(20000)
-            box["t"] = time.monotonic()
-        th = threading.Thread(target=wait, daemon=True)
-        th.start()
+        th, box = in_thread(lambda: p.poll(20000))
         time.sleep(0.5)
         assert th.is_alive(), f"poll returned before any change: {box}"
         solo.docker("stop", "-t", "5", name)
@@ -186,7 +173,8 @@ def test_poll_wakes_on_a_change(pmount, running, solo):
         th.join(5)
         assert not th.is_alive(), "poll() still waiting 5 s after docker stop"
         assert box["t"] - done <= WITHIN, f"poll returned {box['t'] - done:.3f}s late"
-        (_, rev), = box["ev"]
+        assert "error" not in box, box
+        (_, rev), = box["value"]
         assert rev & select.POLLPRI, rev
         os.lseek(fd, 0, os.SEEK_SET)
         assert os.read(fd, 100) == b"exited\n"
