@@ -333,7 +333,7 @@ static int kernel_stat(fuse_req_t req, const char *path, struct tree_stat *ts,
 	if (!o->kernel_cached) {
 		err = tree_stat(&c, path, ts);
 		/* A live file's size changes with every fetch: never cache it. */
-		*timeout = ts->live || ts->per_caller ? 0 : o->attr_timeout;
+		*timeout = !err && (ts->live || ts->per_caller) ? 0 : o->attr_timeout;
 		return err;
 	}
 	err = tree_stat_content(&c, path, ts, content);

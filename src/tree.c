@@ -419,7 +419,10 @@ int tree_stat_content(const struct caller *c, const char *path, struct tree_stat
 		      struct buf *content)
 {
 	struct node n;
-	int err = resolve(c, path, &n);
+	int err;
+
+	memset(st, 0, sizeof(*st)); /* defined even when it fails */
+	err = resolve(c, path, &n);
 
 	if (err)
 		return err;
