@@ -54,6 +54,13 @@ def run(cmd, timeout=60, check=True, input=None, env=None):
     return p
 
 
+def mounted(path):
+    """Whether something is mounted on path, even a FUSE mount whose daemon
+    died (os.path.ismount stats it, which then fails with ENOTCONN)."""
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
 def unique(prefix="t"):
     """A name no other run uses: t-<random hex>."""
     return f"{prefix}-{secrets.token_hex(4)}"
@@ -491,8 +498,15 @@ class Mount:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.rc = "killed after not exiting within 15s of the unmount"
-        if os.path.ismount(self.path):
+        if mounted(self.path):
             run(["fusermount3", "-uz", self.path], timeout=15, check=False)
+        # a private mount's companion, left behind if the daemon died
+        for line in self.log_text().splitlines():
+            where = line.partition("companion mount on ")[2].strip()
+            if where and mounted(where):
+                run(["fusermount3", "-uz", where], timeout=15, check=False)
+                if os.path.basename(where).startswith("dockfs-open."):
+                    os.rmdir(where)     # the daemon made it
         self.proc = None
         self.log.close()
         return self.rc
