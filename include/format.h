@@ -17,6 +17,10 @@
  * text give {0, 0}; returns false for unparsable text. */
 bool format_parse_time(const char *s, struct timespec *out);
 
+/* The JSON files' form: j indented by two, then a newline, appended to out.
+ * Returns false (out unchanged) when j is NULL or cannot be written. */
+bool format_json(const json_t *j, struct buf *out);
+
 /* go-units HumanDuration, as `docker ps` uses it ("About a minute"). */
 void format_human_duration(int64_t seconds, char *out, size_t outlen);
 

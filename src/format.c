@@ -155,3 +155,15 @@ void format_ports(json_t *ports, struct buf *out)
 		buf_printf(out, "%s\n", lines[i].text);
 	free(lines);
 }
+
+bool format_json(const json_t *j, struct buf *out)
+{
+	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+	if (!s)
+		return false;
+	buf_puts(out, s);
+	buf_puts(out, "\n");
+	free(s);
+	return true;
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "format.h"
 #include "model.h"
 #include "swarm.h"
 #include "tree.h"
@@ -117,23 +118,10 @@ static void show_version(struct host *h, struct buf *out)
 	tree_scalar(out, v ? v : "");
 }
 
-static void show_json(json_t *j, struct buf *out)
-{
-	char *s;
-
-	if (!j)
-		return;
-	s = json_dumps(j, JSON_INDENT(2));
-	if (s) {
-		buf_puts(out, s);
-		buf_puts(out, "\n");
-		free(s);
-	}
-}
 
 static void show_info(struct host *h, struct buf *out)
 {
-	show_json(h->info, out);
+	format_json(h->info, out);
 }
 
 static int set_url(struct host *h, const char *value)

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "format.h"
 #include "log.h"
 #include "model.h"
 #include "swarm.h"
@@ -778,15 +779,8 @@ int host_fetch_json(struct host *h, const char *path, struct buf *out)
 
 	if (!err) {
 		json_t *j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
-		char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-
-		if (s) {
-			buf_puts(out, s);
-			buf_puts(out, "\n");
-		} else {
+		if (!format_json(j, out))
 			err = -EIO;
-		}
-		free(s);
 		json_decref(j);
 	}
 	docker_reply_free(&r);

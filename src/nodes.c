@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "format.h"
 #include "model.h"
 #include "swarm.h"
 #include "tree.h"
@@ -176,12 +177,7 @@ static int show_attr(struct swarm_cache *s, json_t *node, const struct node *n, 
 		tree_scalar(out, json_is_true(swarm_get(node, "ManagerStatus.Leader")) ? "true"
 										     : "false");
 	} else {
-		char *j = json_dumps(node, JSON_INDENT(2));
-		if (j) {
-			buf_puts(out, j);
-			buf_puts(out, "\n");
-		}
-		free(j);
+		format_json(node, out);
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "model.h"
 #include "swarm.h"
 #include "tree.h"
@@ -226,12 +227,7 @@ static int obj_read(const struct caller *c, const struct node *n, struct buf *ou
 	} else if (json) {
 		json_t *copy = json_deep_copy(o);
 		json_object_del(json_object_get(copy, "Spec"), "Data");
-		char *s = json_dumps(copy, JSON_INDENT(2));
-		if (s) {
-			buf_puts(out, s);
-			buf_puts(out, "\n");
-		}
-		free(s);
+		format_json(copy, out);
 		json_decref(copy);
 	} else {
 		/* a config's data is base64 in the API */

@@ -23,6 +23,7 @@
 #include "cmdline.h"
 #include "docker.h"
 #include "follow.h"
+#include "format.h"
 #include "log.h"
 #include "model.h"
 #include "stream.h"
@@ -61,17 +62,6 @@ static int with_service(const struct node *n, int (*fn)(struct swarm_cache *s, j
 		err = fn(s, svc, n, arg);
 	pthread_rwlock_unlock(&n->host->lock);
 	return err;
-}
-
-static void put_json(json_t *j, struct buf *out)
-{
-	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-
-	if (s) {
-		buf_puts(out, s);
-		buf_puts(out, "\n");
-	}
-	free(s);
 }
 
 /* ---- services/ ------------------------------------------------------------------ */
@@ -200,12 +190,12 @@ static void show_env(json_t *svc, struct buf *out)
 
 static void show_spec(json_t *svc, struct buf *out)
 {
-	put_json(json_object_get(svc, "Spec"), out);
+	format_json(json_object_get(svc, "Spec"), out);
 }
 
 static void show_inspect(json_t *svc, struct buf *out)
 {
-	put_json(svc, out);
+	format_json(svc, out);
 }
 
 static const struct svc_attr svc_attrs[] = {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "format.h"
 #include "model.h"
 #include "swarm.h"
 #include "tree.h"
@@ -34,17 +35,6 @@ static int with_swarm(struct host *h, int (*fn)(struct swarm_cache *s, const str
 	err = h->swarm ? fn(h->swarm, n, arg) : -ENOENT;
 	pthread_rwlock_unlock(&h->lock);
 	return err;
-}
-
-static void put_json(json_t *j, struct buf *out)
-{
-	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-
-	if (s) {
-		buf_puts(out, s);
-		buf_puts(out, "\n");
-	}
-	free(s);
 }
 
 static int swarm_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
@@ -119,7 +109,7 @@ static int show_info(struct swarm_cache *s, const struct node *n, void *out)
 
 	/* The tokens are admit-anyone secrets: join-token/ is for admins. */
 	json_object_del(copy, "JoinTokens");
-	put_json(copy, out);
+	format_json(copy, out);
 	json_decref(copy);
 	return 0;
 }
@@ -445,7 +435,7 @@ static int show_network(struct swarm_cache *s, const struct node *n, void *out)
 	if (!net)
 		return -ENOENT;
 	if (!strcmp(n->sub, "inspect.json"))
-		put_json(net, out);
+		format_json(net, out);
 	else if (!strcmp(n->sub, "id"))
 		tree_scalar(out, swarm_str(net, "Id"));
 	else if (!strcmp(n->sub, "driver"))
