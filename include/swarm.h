@@ -50,7 +50,10 @@ struct swarm_cache {
 void swarm_refresh(struct host *h);
 /* Whether the worker should refresh now (something converging). */
 bool swarm_poll_due(struct host *h);
-/* Keeps polling each second for a while (after a write or an event). */
+/* Milliseconds until that poll is due while the swarm converges, or
+ * `cap` when it does not (the worker's longest sleep). */
+long swarm_poll_wait(struct host *h, long cap);
+/* Keeps polling often for a while (after a write or an event). */
 void swarm_heat(struct host *h);
 void swarm_cache_free(struct swarm_cache *s);
 

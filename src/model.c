@@ -1529,7 +1529,10 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 		for (int k = 0; k < OBJ_KINDS; k++)
 			if (in->dirty_kind[k])
 				wait = 0;
-		err = pump_events(in, wait < 0 ? 0 : wait > 1000 ? 1000 : wait, msg, msglen);
+		/* At most a second; less while a swarm converges (no event
+		 * tells when its tasks start). */
+		wait = swarm_poll_wait(h, wait < 0 ? 0 : wait > 1000 ? 1000 : wait);
+		err = pump_events(in, wait, msg, msglen);
 		if (err)
 			return err;
 		err = process_dirty(in);

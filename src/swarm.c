@@ -14,7 +14,11 @@
 #include "model.h"
 #include "swarm.h"
 
-#define HOT_MS 15000L            /* poll each second this long after a change */
+#define HOT_MS 15000L            /* poll often this long after a change */
+/* Docker reports no event when a task starts or stops: while a service
+ * converges, its running count is polled this often (inotify on `running`
+ * within a fraction of a second). */
+#define HOT_POLL_MS 250L
 #define PENDING_SECONDS 60       /* a created name waits this long for its write */
 
 static long mono_ms(void)
@@ -231,9 +235,20 @@ bool swarm_poll_due(struct host *h)
 
 	pthread_rwlock_rdlock(&h->lock);
 	if (h->swarm)
-		due = now < h->swarm->hot_until && now - h->swarm->last_poll >= 1000;
+		due = now < h->swarm->hot_until && now - h->swarm->last_poll >= HOT_POLL_MS;
 	pthread_rwlock_unlock(&h->lock);
 	return due;
+}
+
+long swarm_poll_wait(struct host *h, long cap)
+{
+	long now = mono_ms(), wait = cap;
+
+	pthread_rwlock_rdlock(&h->lock);
+	if (h->swarm && now < h->swarm->hot_until)
+		wait = h->swarm->last_poll + HOT_POLL_MS - now;
+	pthread_rwlock_unlock(&h->lock);
+	return wait < 0 ? 0 : wait < cap ? wait : cap;
 }
 
 void swarm_heat(struct host *h)

@@ -4,8 +4,8 @@ changed and removed with the docker CLI, and a host's status changing.
 
 Each event must arrive within 1 s of the docker CLI command's return.  The
 watcher is a real inotifywait process; its lines are collected by a thread
-with their time of arrival.  Swarm services (`replicas`/`running`) are not
-here: M/swarms does not exist on this branch.
+with their time of arrival.  A swarm service scaled with the CLI is seen on
+its `replicas` (at once) and `running` (when its tasks run).
 """
 import os
 import subprocess
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import IMAGE, unique, wait_until, write_once
+from conftest import IMAGE, read_text, unique, wait_until, write_once
 
 WITHIN = 1.0          # seconds from the CLI's return to the inotify event
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
@@ -302,3 +302,36 @@ def test_example_wait_for_exit(mount, solo, cleanup):
     r = subprocess.run([script, "solo", name], env=env, capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 2
+
+
+def test_service_scaled_with_the_cli(mount, mgr, watch):
+    """`docker service scale` elsewhere: IN_ATTRIB/IN_MODIFY on the service's
+    `replicas` within a second of the CLI's return, and on `running` within a
+    second of the engine reporting the new task running."""
+    sid = mgr.out("info", "--format", "{{.Swarm.Cluster.ID}}")
+    swarm = wait_until(lambda: next((mount.p("swarms", n) for n in os.listdir(mount.p("swarms"))
+                                     if read_text(mount.p("swarms", n, "id")).strip() == sid),
+                                    None), 15, "the fleet swarm under M/swarms")
+    name = unique("scale")
+    try:
+        mgr.docker("service", "create", "-d", "--name", name, "--replicas", "1",
+                   "--no-resolve-image", "--stop-grace-period", "1s", IMAGE, "sleep", "600")
+        sdir = os.path.join(swarm, "services", name)
+        running = os.path.join(sdir, "running")
+        wait_until(lambda: os.path.isdir(sdir) and read_text(running).startswith("1"), 60,
+                   f"{name} running 1 task in the mount")
+        replicas = os.path.join(sdir, "replicas")
+        w = watch(sdir, recursive=False)
+        t = timed(mgr.docker, "service", "scale", "-d", f"{name}=2")
+        t_replicas = within(w, replicas, {"ATTRIB", "MODIFY"}, t)
+        assert read_text(replicas) == "2\n"
+        # the engine's own count, polled: its change is the reference (the
+        # touch of `running` for the desired count came with `replicas`)
+        t_engine = wait_until(lambda: mgr.out("service", "ls", "--filter", f"name={name}",
+                                              "--format", "{{.Replicas}}") == "2/2"
+                              and time.monotonic(), 60, f"{name} at 2/2")
+        t_run = w.wait(running, {"ATTRIB", "MODIFY"}, since=max(t_replicas + 0.01, t_engine - 1))
+        assert t_run - t_engine <= WITHIN, f"`running` touched {t_run - t_engine:.3f}s late"
+        assert read_text(running).startswith("2")
+    finally:
+        mgr.docker("service", "rm", name, check=False)
