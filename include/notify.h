@@ -16,6 +16,10 @@
 
 struct fuse_session;
 
+/* Follows the model's changes: before the hosts' workers start (model.h
+ * observers are not added while they run).  Changes before notify_start
+ * are dropped: nothing of the mount is in the kernel's caches yet. */
+void notify_init(void);
 /* Starts the thread, acting on the mount at mountpoint. */
 int notify_start(struct fuse_session *se, const char *mountpoint);
 /* Stops it (after the session loop ended, so that nothing waits on it). */

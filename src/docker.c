@@ -93,26 +93,43 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Keeps the Api-Version header: /_ping's is how the CLI negotiates, and it
- * costs the engine far less than /version. */
+/* The value of header line p if it is the header name (with its colon),
+ * trimmed, in out; false if it is another header or does not fit. */
+static bool header_value(const char *p, size_t len, const char *name, char *out,
+			 size_t outlen)
+{
+	size_t nlen = strlen(name);
+
+	if (len <= nlen || strncasecmp(p, name, nlen) != 0)
+		return false;
+	const char *v = p + nlen;
+	size_t vlen = len - nlen;
+
+	while (vlen && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	if (vlen >= outlen)
+		return false;
+	snprintf(out, outlen, "%.*s", (int)vlen, v);
+	return true;
+}
+
+/* Keeps the Api-Version header (/_ping's is how the CLI negotiates, and it
+ * costs the engine far less than /version) and the engine's Date (where
+ * its event stream is asked to start: model.c). */
 static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 {
-	static const char name[] = "Api-Version:";
 	struct docker_reply *r = arg;
 	size_t len = size * n;
+	char date[64];
 
-	if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		const char *v = p + sizeof(name) - 1;
-		size_t vlen = len - (sizeof(name) - 1);
-
-		while (vlen && (*v == ' ' || *v == '\t')) {
-			v++;
-			vlen--;
-		}
-		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-			vlen--;
-		if (vlen < sizeof(r->api_version))
-			snprintf(r->api_version, sizeof(r->api_version), "%.*s", (int)vlen, v);
+	if (!header_value(p, len, "Api-Version:", r->api_version, sizeof(r->api_version)) &&
+	    header_value(p, len, "Date:", date, sizeof(date))) {
+		time_t t = curl_getdate(date, NULL);
+		r->date = t > 0 ? t : 0;
 	}
 	return len;
 }

@@ -1,12 +1,13 @@
 /* log.c - stderr or syslog, one line per message, safe from any thread. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
 
 #include "log.h"
 
-static bool use_syslog;
+static atomic_bool use_syslog;  /* switched while workers log: log_to_syslog */
 static enum log_level max_level = LOG_LVL_INFO;
 
 void log_init(bool to_syslog, enum log_level level)
@@ -15,6 +16,13 @@ void log_init(bool to_syslog, enum log_level level)
 	max_level = level;
 	if (use_syslog)
 		openlog("dockfs", LOG_PID, LOG_DAEMON);
+}
+
+void log_to_syslog(void)
+{
+	if (!atomic_load(&use_syslog))
+		openlog("dockfs", LOG_PID, LOG_DAEMON);
+	atomic_store(&use_syslog, true);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -29,7 +37,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (use_syslog) {
+	if (atomic_load(&use_syslog)) {
 		syslog(prio[level], "%s", line);
 	} else {
 		struct timespec ts;

@@ -1,5 +1,6 @@
 /* main.c - dockfs: mount a fleet of Docker engines as a directory tree. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -373,6 +374,70 @@ static int open_vault(struct store *st, const char *db, const struct secret *pas
 	return err;
 }
 
+/* ---- detaching ------------------------------------------------------------
+ *
+ * What fuse_daemonize does, but before any thread starts (threads do not
+ * cross a fork), so that the hosts' workers are already listing their
+ * engines while the registry is read and the mount made.  The parent waits
+ * until the child is mounted or has failed: errors still reach the
+ * terminal, and its exit status says which.
+ */
+static int detach_fd = -1;   /* the child's end of the parent's pipe */
+
+static int detach_begin(void)
+{
+	int p[2];
+	char ok;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -errno;
+	switch (fork()) {
+	case -1:
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	case 0:
+		break;
+	default:
+		close(p[1]);
+		do
+			n = read(p[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		/* No byte: the child failed (and said why) or died. */
+		_exit(n == 1 && ok == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	detach_fd = p[1];
+	return setsid() < 0 ? -errno : 0;
+}
+
+/* Mounted and serving: the parent may go.  From here on a detached daemon
+ * logs to syslog and its standard streams are /dev/null. */
+static void detach_done(void)
+{
+	char ok = 0;
+	int fd;
+
+	if (chdir("/") != 0)
+		log_warn(-errno, "chdir /: %s", strerror(errno));
+	if (detach_fd < 0)
+		return;
+	log_to_syslog();
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (write(detach_fd, &ok, 1) != 1)
+		log_warn(-errno, "cannot tell the starting process: %s", strerror(errno));
+	close(detach_fd);
+	detach_fd = -1;
+}
+
 /* Where the ssh and tls transports get secrets: the daemon's vault. */
 static struct store *secret_store;
 static struct vault *secret_vault;
@@ -493,7 +558,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: %s MOUNTPOINT [options]  (--help for more)\n", argv[0]);
 		goto out;
 	}
-	log_init(!opts.foreground, opts.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* stderr until detached (detach_done), so start-up errors are seen */
+	log_init(false, opts.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		fprintf(stderr, "dockfs: cannot initialise libsodium/libcurl\n");
 		goto out;
@@ -534,34 +600,55 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
 		goto out;
 	}
-	/* Open, migrate and register now, while errors still reach the
-	 * terminal; SQLite connections must not cross the daemonizing fork,
-	 * so this one is closed and the daemon opens its own. */
 	/* Read once, before the daemon changes to / (a relative path). */
 	err = read_passphrase(cfg.passphrase_file, &pass);
 	if (err) {
 		fprintf(stderr, "dockfs: passphrase: %s\n", strerror(-err));
 		goto out;
 	}
+	if (!opts.foreground && (err = detach_begin()) != 0) {
+		fprintf(stderr, "dockfs: cannot detach: %s\n", strerror(-err));
+		goto out;
+	}
+
+	/* The hosts' workers start first: the engines list their containers
+	 * while the rest starts and the mount is made, and a fresh mount's
+	 * first ls then waits for little more than the slowest engine. */
 	err = store_open(cfg.db, &st);
 	if (!err)
 		err = register_hosts(st, &cfg);
-	if (!err) {
-		/* Fail early on a wrong passphrase, while it still reaches
-		 * the terminal (the daemon opens it again after the fork). */
+	if (!err)
 		err = open_vault(st, cfg.db, &pass, &vault);
-		vault_close(vault);
-		vault = NULL;
-	}
-	store_close(st);
-	st = NULL;
+	secret_free(&pass);
 	if (err == -EKEYREJECTED) {
 		fprintf(stderr, "dockfs: %s: the credential store does not open with this %s\n",
-			cfg.db, pass.data ? "passphrase" : "key file");
-		goto out;
+			cfg.db, cfg.passphrase_file || getenv("DOCKFS_PASSPHRASE") ? "passphrase"
+										 : "key file");
+		goto out_store;
 	} else if (err) {
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
-		goto out;
+		goto out_store;
+	}
+	secret_store = st;
+	secret_vault = vault;
+	conn_set_secret_source(daemon_secret);
+	err = access_init(st, &ao);
+	if (!err)
+		err = fleet_new(st, &(struct fleet_options){ cfg.health_interval,
+							  cfg.resync_interval }, &fleet);
+	if (err) {
+		fprintf(stderr, "dockfs: %s\n", strerror(-err));
+		goto out_store;
+	}
+	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 } };
+	clock_gettime(CLOCK_REALTIME, &tc.started);
+	tree_init(&tc);
+	events_init();
+	notify_init();
+	err = fleet_start(fleet);
+	if (err) {
+		fprintf(stderr, "dockfs: cannot load the registered hosts: %s\n", strerror(-err));
+		goto out_store;
 	}
 
 	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout, false, NULL };
@@ -571,7 +658,7 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "dockfs: the companion mount%s%s: %s\n",
 				companion.dir ? " on " : "", companion.dir ? companion.dir : "",
 				strerror(-err));
-			goto out;
+			goto out_store;
 		}
 		fsopt.kernel_cached = true;
 		fsopt.companion = companion.dir;
@@ -583,47 +670,17 @@ int main(int argc, char *argv[])
 		fuse_opt_add_arg(&args, "-oallow_other");
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fsopt);
 	if (!se)
-		goto out;
+		goto out_store;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
-	fuse_daemonize(opts.foreground);
-
-	err = store_open(cfg.db, &st);
-	if (err) {
-		log_error(err, "%s: cannot open the registry: %s", cfg.db, strerror(-err));
-		goto out_unmount;
-	}
-	err = open_vault(st, cfg.db, &pass, &vault);
-	secret_free(&pass);
-	if (err) {
-		log_error(err, "%s: cannot open the credential store: %s", cfg.db, strerror(-err));
-		goto out_unmount;
-	}
-	secret_store = st;
-	secret_vault = vault;
-	conn_set_secret_source(daemon_secret);
-	err = access_init(st, &ao);
-	if (err)
-		goto out_unmount;
-	struct fleet_options fo = { cfg.health_interval, cfg.resync_interval };
-	err = fleet_new(st, &fo, &fleet);
-	if (err)
-		goto out_unmount;
-	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 } };
-	clock_gettime(CLOCK_REALTIME, &tc.started);
-	tree_init(&tc);
-	events_init();
 	fs_set_session(se, &fsopt);
+	/* Before the loop reads a request: no handler can meet a change
+	 * the notifier has not been told of. */
 	err = notify_start(se, opts.mountpoint);
 	if (err)
 		log_warn(err, "no inotify events: %s", strerror(-err));
-	err = fleet_start(fleet);
-	if (err) {
-		log_error(err, "cannot load the registered hosts: %s", strerror(-err));
-		goto out_unmount;
-	}
 	log_info("mounted on %s (%d hosts, registry %s)", opts.mountpoint, fleet_host_count(fleet),
 		 cfg.db);
 	if (companion.se) {
@@ -636,6 +693,7 @@ int main(int argc, char *argv[])
 		companion.running = true;
 		log_info("companion mount on %s", companion.dir);
 	}
+	detach_done();
 
 	if (opts.singlethread)
 		ret = fuse_session_loop(se);
@@ -661,6 +719,8 @@ out_session:
 	if (!companion.running)
 		fs_cleanup();
 	fuse_session_destroy(se);
+out_store:
+	companion_stop(&companion);
 	companion_free(&companion);
 	follow_shutdown();
 	events_shutdown();

@@ -40,6 +40,9 @@
  * and for one that has and is listing. */
 #define FIRST_ANSWER_WAIT_MS 1000L
 #define FIRST_LIST_WAIT_MS   5000L
+/* How far back a new event stream may start to give readers of the events
+ * files what a lost one missed (informer_start_events). */
+#define EVENTS_REPLAY_MAX_S  300
 
 struct fleet {
 	pthread_rwlock_t lock;   /* guards hosts */
@@ -903,6 +906,8 @@ struct informer {
 	bool dirty_info;
 	bool dirty_swarm;        /* a manager's swarm lists (swarm.h) */
 	bool have_version;       /* this session's /version is in */
+	time_t engine_date;      /* the engine's clock at this session's /_ping */
+	int64_t last_event_ns;   /* timeNano of the last event handed on */
 };
 
 static void mark_dirty(struct informer *in, const char *id)
@@ -973,8 +978,18 @@ static void drain_events(struct informer *in)
 			break;
 		json_t *ev = json_loadb(b->data + start, (size_t)(nl - (b->data + start)), 0, NULL);
 		if (ev) {
+			json_int_t ns = json_integer_value(json_object_get(ev, "timeNano"));
+
+			/* The model may see an event twice (it re-inspects what
+			 * events name); the events files' readers may not: a
+			 * stream started in the past (informer_start_events)
+			 * repeats what an earlier one handed on. */
 			handle_event(in, ev);
-			observe_event(in->h, ev);
+			if (!ns || ns > in->last_event_ns) {
+				if (ns)
+					in->last_event_ns = ns;
+				observe_event(in->h, ev);
+			}
 			json_decref(ev);
 		}
 		start = (size_t)(nl - b->data) + 1;
@@ -1303,18 +1318,34 @@ static void informer_stop_events(struct informer *in)
 	buf_reset(&in->events_buf);
 }
 
+/* The engine sends the stream's headers before it subscribes it, so their
+ * arrival proves nothing: the stream is asked to start in the past
+ * instead, a second before the engine's clock at /_ping (its Date has
+ * whole seconds), and nothing that changes between subscribing and the
+ * list that follows can be missed.  After a lost stream it starts at the
+ * last event handed on, if that is recent: the engine keeps its last 256
+ * events, and readers of the events files then miss nothing of a short
+ * break (drain_events drops what they already had). */
 static int informer_start_events(struct informer *in, char *msg, size_t msglen)
 {
 	struct host *h = in->h;
-	char api[16];
+	char api[16], path[64] = "/events";
 	struct conn *c = host_conn_get(h, api, sizeof(api));
 
 	if (!c) {
 		snprintf(msg, msglen, "invalid url");
 		return -EINVAL;
 	}
+	if (in->engine_date > 0) {
+		time_t since = in->engine_date - 1;
+		time_t last = (time_t)(in->last_event_ns / 1000000000);
+
+		if (last && last < since && since - last <= EVENTS_REPLAY_MAX_S)
+			since = last;
+		snprintf(path, sizeof(path), "/events?since=%lld", (long long)since);
+	}
 	in->multi = curl_multi_init();
-	in->events = docker_stream_new(c, api, "/events", events_write, in, &in->events_hdr);
+	in->events = docker_stream_new(c, api, path, events_write, in, &in->events_hdr);
 	conn_unref(c);
 	if (!in->multi || !in->events) {
 		snprintf(msg, msglen, "cannot set up the event stream");
@@ -1429,6 +1460,7 @@ static int negotiate_api(struct informer *in, char *msg, size_t msglen)
 	err = unversioned_call(h, "/_ping", &r, msg, msglen);
 	if (!err && r.api_version[0])
 		set_api(h, r.api_version);
+	in->engine_date = err ? 0 : r.date;
 	docker_reply_free(&r);
 	if (err)
 		return err;
@@ -1493,7 +1525,8 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 	pthread_mutex_unlock(&h->fleet->first_lock);
 	if (first)
 		set_first_list(h, FIRST_LIST_LISTING);
-	/* Watch before listing, so nothing between the two is lost. */
+	/* Watch before listing, so nothing between the two is lost (the
+	 * stream starts before this moment: informer_start_events). */
 	err = informer_start_events(in, msg, msglen);
 	if (err)
 		return err;

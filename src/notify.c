@@ -298,17 +298,21 @@ static void *notifier(void *arg)
 	return NULL;
 }
 
-int notify_start(struct fuse_session *se, const char *mountpoint)
+void notify_init(void)
 {
 	static const struct model_observer o = {
 		.container = on_container, .object = on_object, .host = on_host,
 		.swarm = on_swarm,
 	};
 
+	model_observe(&o);
+}
+
+int notify_start(struct fuse_session *se, const char *mountpoint)
+{
 	mnt = realpath(mountpoint, NULL);
 	if (!mnt)
 		return -errno;
-	model_observe(&o);
 	pthread_mutex_lock(&lock);
 	running = true;
 	pthread_mutex_unlock(&lock);

@@ -355,6 +355,34 @@ def test_host_status_lines(new_mount, workdir, solo):
     m.stop_ok()
 
 
+def test_reconnect_loses_and_repeats_nothing(new_mount, workdir, solo, cleanup):
+    """A host's event stream started again (ctl reconnect) starts at the last
+    event handed on: what happened around the break comes once, none twice
+    (the new stream begins in the past, and dockfs drops what readers had)."""
+    m = new_mount(os.path.join(workdir, f"{unique('ev')}.db"), {"solo": solo.url})
+    m.wait_healthy()
+    r = Reader(m.p("hosts", "solo", "events"))
+    try:
+        first = cleanup.container(solo, unique())
+        fid = solo.out("create", "--name", first, IMAGE, "true")
+        r.wait_for(lambda ev: ev.get("id") == fid, 5, f"create of {first}")
+        write_once(m.p("hosts", "solo", "ctl"), "reconnect\n")
+        # made while the worker reconnects, or just after
+        second = cleanup.container(solo, unique())
+        sid = solo.out("create", "--name", second, IMAGE, "true")
+        r.wait_for(lambda ev: ev.get("id") == sid, 5, f"create of {second}")
+        m.wait_healthy()
+        third = cleanup.container(solo, unique())
+        tid = solo.out("create", "--name", third, IMAGE, "true")
+        r.wait_for(lambda ev: ev.get("id") == tid, 5, f"create of {third}")
+        r.pump(0.3)
+        for cid in (fid, sid, tid):
+            assert about(r.events(), cid) == ["create"], (cid, about(r.events(), cid))
+    finally:
+        r.close()
+    m.stop_ok()
+
+
 # ---- permissions ---------------------------------------------------------------------
 
 READ_EVENTS = r'''
