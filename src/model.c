@@ -908,6 +908,7 @@ struct informer {
 	bool have_version;       /* this session's /version is in */
 	time_t engine_date;      /* the engine's clock at this session's /_ping */
 	int64_t last_event_ns;   /* timeNano of the last event handed on */
+	char *events_url;        /* of the engine it came from (owned) */
 };
 
 static void mark_dirty(struct informer *in, const char *id)
@@ -1336,6 +1337,12 @@ static int informer_start_events(struct informer *in, char *msg, size_t msglen)
 		snprintf(msg, msglen, "invalid url");
 		return -EINVAL;
 	}
+	/* Another engine's events are no repeats, whatever their times. */
+	if (!in->events_url || strcmp(in->events_url, c->url) != 0) {
+		free(in->events_url);
+		in->events_url = xstrdup(c->url);
+		in->last_event_ns = 0;
+	}
 	if (in->engine_date > 0) {
 		time_t since = in->engine_date - 1;
 		time_t last = (time_t)(in->last_event_ns / 1000000000);
@@ -1636,6 +1643,7 @@ static void *host_worker(void *arg)
 	map_foreach(&in.dirty, free_key_cb, NULL);
 	map_clear(&in.dirty);
 	buf_free(&in.events_buf);
+	free(in.events_url);
 	return NULL;
 }
 
