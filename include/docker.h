@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
@@ -38,7 +37,7 @@ struct docker_reply {
 	struct buf body;        /* owned: docker_reply_free() */
 	char message[512];      /* engine's or transport's message on failure */
 	char api_version[16];   /* the engine's Api-Version header, "" if none */
-	time_t date;            /* the engine's Date header, 0 if none */
+	char date[40];          /* the engine's Date header, "" if none */
 };
 
 /* Makes every call under way, and every later one, fail at once

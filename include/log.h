@@ -13,7 +13,8 @@
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-void log_init(bool to_syslog, enum log_level level);
+/* To stderr, up to level. */
+void log_init(enum log_level level);
 /* From now on to syslog (a daemon that has detached; any thread may log). */
 void log_to_syslog(void);
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -124,13 +124,9 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct docker_reply *r = arg;
 	size_t len = size * n;
-	char date[64];
 
-	if (!header_value(p, len, "Api-Version:", r->api_version, sizeof(r->api_version)) &&
-	    header_value(p, len, "Date:", date, sizeof(date))) {
-		time_t t = curl_getdate(date, NULL);
-		r->date = t > 0 ? t : 0;
-	}
+	if (!header_value(p, len, "Api-Version:", r->api_version, sizeof(r->api_version)))
+		header_value(p, len, "Date:", r->date, sizeof(r->date));
 	return len;
 }
 

@@ -10,12 +10,9 @@
 static atomic_bool use_syslog;  /* switched while workers log: log_to_syslog */
 static enum log_level max_level = LOG_LVL_INFO;
 
-void log_init(bool to_syslog, enum log_level level)
+void log_init(enum log_level level)
 {
-	use_syslog = to_syslog;
 	max_level = level;
-	if (use_syslog)
-		openlog("dockfs", LOG_PID, LOG_DAEMON);
 }
 
 void log_to_syslog(void)

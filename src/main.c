@@ -531,7 +531,7 @@ int main(int argc, char *argv[])
 	if (cfg.import) {
 		if (sodium_init() < 0)
 			goto out;
-		log_init(false, LOG_LVL_WARN);
+		log_init(LOG_LVL_WARN);
 		if (cfg.db && cfg.db[0] == '=')
 			memmove(cfg.db, cfg.db + 1, strlen(cfg.db));
 		if (!cfg.db && !(cfg.db = default_db_path()))
@@ -559,7 +559,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	/* stderr until detached (detach_done), so start-up errors are seen */
-	log_init(false, opts.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_init(opts.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		fprintf(stderr, "dockfs: cannot initialise libsodium/libcurl\n");
 		goto out;
@@ -619,16 +619,15 @@ int main(int argc, char *argv[])
 		err = register_hosts(st, &cfg);
 	if (!err)
 		err = open_vault(st, cfg.db, &pass, &vault);
-	secret_free(&pass);
 	if (err == -EKEYREJECTED) {
 		fprintf(stderr, "dockfs: %s: the credential store does not open with this %s\n",
-			cfg.db, cfg.passphrase_file || getenv("DOCKFS_PASSPHRASE") ? "passphrase"
-										 : "key file");
+			cfg.db, pass.data ? "passphrase" : "key file");
 		goto out_store;
 	} else if (err) {
 		fprintf(stderr, "dockfs: %s: %s\n", cfg.db, strerror(-err));
 		goto out_store;
 	}
+	secret_free(&pass);
 	secret_store = st;
 	secret_vault = vault;
 	conn_set_secret_source(daemon_secret);

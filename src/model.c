@@ -1467,7 +1467,7 @@ static int negotiate_api(struct informer *in, char *msg, size_t msglen)
 	err = unversioned_call(h, "/_ping", &r, msg, msglen);
 	if (!err && r.api_version[0])
 		set_api(h, r.api_version);
-	in->engine_date = err ? 0 : r.date;
+	in->engine_date = err || !r.date[0] ? 0 : curl_getdate(r.date, NULL);
 	docker_reply_free(&r);
 	if (err)
 		return err;

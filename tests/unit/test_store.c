@@ -1240,7 +1240,7 @@ int main(void)
 	sqlite3 *raw;
 	char path[300];
 
-	log_init(false, LOG_LVL_ERROR);
+	log_init(LOG_LVL_ERROR);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
