@@ -30,6 +30,11 @@ struct docker_call {
 	/* Polled during the transfer; true aborts it with -EINTR. */
 	bool (*cancelled)(void *arg);
 	void *cancel_arg;
+	/* When set, a 2xx body is handed to sink as it arrives instead of
+	 * kept in reply->body (a large list parsed without a copy); false
+	 * from it aborts the call with -EIO. */
+	bool (*sink)(const char *p, size_t n, void *arg);
+	void *sink_arg;
 };
 
 struct docker_reply {

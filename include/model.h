@@ -104,6 +104,10 @@ struct host {
 	pthread_mutex_t refresh_lock;
 
 	enum first_list first_list; /* guarded by the fleet's first_lock */
+	/* Guarded by the fleet's first_lock too: one of the hosts the mount
+	 * started with, its first list not yet come; a reader gave up
+	 * waiting for that list. */
+	bool starting, answered_unlisted;
 
 	/* Worker control; guarded by ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -207,7 +211,9 @@ const char *container_label(const struct container *c, const char *key);
 
 /* Pure parts, exposed for tests: fill a container from a list entry or an
  * inspect object (replacing what it held). */
-void container_from_summary(struct container *c, json_t *summary);
+/* Completes a container whose id, name, state, image, created_ts and labels
+ * came from the engine's list (container_list.h): not yet inspected. */
+void container_summary_done(struct container *c);
 void container_from_inspect(struct container *c, json_t *inspect);
 void container_free(struct container *c);
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
@@ -87,47 +86,37 @@ void docker_api_negotiate(const char *engine_version, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", v);
 }
 
+/* Where a body goes as it arrives: to the call's sink when it has one and
+ * the answer is a success, else into the reply (an error's message). */
+struct body_dest {
+	CURL *easy;
+	const struct docker_call *call;
+	struct docker_reply *r;
+};
+
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
-	buf_append(arg, p, size * n);
+	struct body_dest *d = arg;
+	long status = 0;
+
+	if (d->call->sink) {
+		curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300)
+			return d->call->sink(p, size * n, d->call->sink_arg) ? size * n : 0;
+	}
+	buf_append(&d->r->body, p, size * n);
 	return size * n;
 }
 
-/* The value of header line p if it is the header name (with its colon),
- * trimmed, in out; false if it is another header or does not fit. */
-static bool header_value(const char *p, size_t len, const char *name, char *out,
-			 size_t outlen)
+/* The value of the last answer's header name, in out ("" if none). */
+static void header_value(CURL *easy, const char *name, char *out, size_t outlen)
 {
-	size_t nlen = strlen(name);
+	struct curl_header *h;
 
-	if (len <= nlen || strncasecmp(p, name, nlen) != 0)
-		return false;
-	const char *v = p + nlen;
-	size_t vlen = len - nlen;
-
-	while (vlen && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-		vlen--;
-	if (vlen >= outlen)
-		return false;
-	snprintf(out, outlen, "%.*s", (int)vlen, v);
-	return true;
-}
-
-/* Keeps the Api-Version header (/_ping's is how the CLI negotiates, and it
- * costs the engine far less than /version) and the engine's Date (where
- * its event stream is asked to start: model.c). */
-static size_t header_cb(char *p, size_t size, size_t n, void *arg)
-{
-	struct docker_reply *r = arg;
-	size_t len = size * n;
-
-	if (!header_value(p, len, "Api-Version:", r->api_version, sizeof(r->api_version)))
-		header_value(p, len, "Date:", r->date, sizeof(r->date));
-	return len;
+	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+		snprintf(out, outlen, "%s", h->value);
+	else
+		out[0] = '\0';
 }
 
 struct progress {
@@ -173,6 +162,8 @@ int docker_call(struct conn *c, const struct docker_call *call,
 
 	memset(r, 0, sizeof(*r));
 	CURL *easy = curl_easy_init();
+	struct body_dest dest = { easy, call, r };
+
 	if (!easy) {
 		snprintf(r->message, sizeof(r->message), "out of memory");
 		return -ENOMEM;
@@ -188,9 +179,7 @@ int docker_call(struct conn *c, const struct docker_call *call,
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &dest);
 	if (call->method)
 		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call->method);
 	if (call->body) {
@@ -207,6 +196,11 @@ int docker_call(struct conn *c, const struct docker_call *call,
 
 	cc = curl_easy_perform(easy);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
+	/* /_ping's Api-Version is how the CLI negotiates (it costs the
+	 * engine far less than /version); the engine's Date is where its
+	 * event stream is asked to start (model.c). */
+	header_value(easy, "Api-Version", r->api_version, sizeof(r->api_version));
+	header_value(easy, "Date", r->date, sizeof(r->date));
 	err = docker_errno(r->status, cc, call->create);
 	if (!err)
 		goto out;

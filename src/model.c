@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "container_list.h"
 #include "format.h"
 #include "log.h"
 #include "model.h"
@@ -56,6 +57,9 @@ struct fleet {
 	pthread_cond_t first_cond;
 	int first_answer;        /* FIRST_LIST_CONNECTING */
 	int first_listing;       /* FIRST_LIST_LISTING */
+	/* An M/containers listing was answered before every first list had
+	 * come (one gave up waiting). */
+	bool view_answered_unlisted;
 	struct timespec started;
 };
 
@@ -194,29 +198,23 @@ static void update_changed(struct container *c)
 		c->changed_ts = (struct timespec){ c->cs.finished, 0 };
 }
 
-void container_from_summary(struct container *c, json_t *s)
+void container_summary_done(struct container *c)
 {
-	const char *name = json_string_value(json_array_get(json_object_get(s, "Names"), 0));
-	const char *state = json_string_value(json_object_get(s, "State"));
+	const char *state = c->state;
 	char created[64];
 	struct tm tm;
-	time_t t = (time_t)json_integer_value(json_object_get(s, "Created"));
 
-	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(s, "Id")) ?: "");
-	snprintf(c->name, sizeof(c->name), "%s", name ? name + (name[0] == '/') : c->id);
-	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
-	set_str(&c->image, json_string_value(json_object_get(s, "Image")));
-	gmtime_r(&t, &tm);
+	gmtime_r(&c->created_ts.tv_sec, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	set_str(&c->created, created);
-	c->created_ts = (struct timespec){ t, 0 };
-	c->cs.running = state && (!strcmp(state, "running") || !strcmp(state, "paused") ||
-				  !strcmp(state, "restarting"));
-	c->cs.paused = state && !strcmp(state, "paused");
-	c->cs.restarting = state && !strcmp(state, "restarting");
-	c->cs.dead = state && !strcmp(state, "dead");
-	c->cs.removing = state && !strcmp(state, "removing");
-	set_labels(c, json_object_get(s, "Labels"));
+	c->cs.running = !strcmp(state, "running") || !strcmp(state, "paused") ||
+			!strcmp(state, "restarting");
+	c->cs.paused = !strcmp(state, "paused");
+	c->cs.restarting = !strcmp(state, "restarting");
+	c->cs.dead = !strcmp(state, "dead");
+	c->cs.removing = !strcmp(state, "removing");
+	if (!c->image)
+		c->image = xstrdup("");
 	if (!c->ports)
 		c->ports = xstrdup("");
 	c->detailed = false;
@@ -578,6 +576,8 @@ static void set_first_list(struct host *h, enum first_list state)
 	f->first_answer -= h->first_list == FIRST_LIST_CONNECTING;
 	f->first_listing -= h->first_list == FIRST_LIST_LISTING;
 	h->first_list = state;
+	if (state == FIRST_LIST_DONE)
+		h->starting = false;
 	f->first_answer += state == FIRST_LIST_CONNECTING;
 	f->first_listing += state == FIRST_LIST_LISTING;
 	pthread_cond_broadcast(&f->first_cond);
@@ -610,6 +610,8 @@ void host_wait_listed(struct host *h)
 	while (first_awaited(h->first_list == FIRST_LIST_CONNECTING,
 			     h->first_list == FIRST_LIST_LISTING, since, &until))
 		pthread_cond_timedwait(&f->first_cond, &f->first_lock, &until);
+	if (h->first_list != FIRST_LIST_DONE)
+		h->answered_unlisted = true;
 	pthread_mutex_unlock(&f->first_lock);
 }
 
@@ -621,7 +623,27 @@ void fleet_wait_listed(struct fleet *f)
 	pthread_mutex_lock(&f->first_lock);
 	while (first_awaited(f->first_answer, f->first_listing, since, &until))
 		pthread_cond_timedwait(&f->first_cond, &f->first_lock, &until);
+	if (f->first_answer || f->first_listing)
+		f->view_answered_unlisted = true;
 	pthread_mutex_unlock(&f->first_lock);
+}
+
+/* Whether the containers of the list h is adopting are what the mount
+ * starts with rather than news: the first list of a host the mount started
+ * with, every reader of its directories held until it came (none gave up
+ * waiting).  Their appearing is then no creation to announce, and telling
+ * inotify of each would cost a fresh mount's first `ls` a round trip
+ * through the mount per container.  A host added or pointed elsewhere
+ * later brings news. */
+static bool starting_content(struct host *h)
+{
+	struct fleet *f = h->fleet;
+
+	pthread_mutex_lock(&f->first_lock);
+	bool starting = h->starting && h->first_list == FIRST_LIST_LISTING &&
+			!h->answered_unlisted && !f->view_answered_unlisted;
+	pthread_mutex_unlock(&f->first_lock);
+	return starting;
 }
 
 /* A worker that has its first list waits, as the readers would, for the
@@ -1126,52 +1148,65 @@ static void drop_unseen(const char *id, void *v, void *arg)
 /* Lists containers and reconciles: new ones are added from the summary at
  * once (so `ls` shows them) and queued for inspection, with changed and
  * vanished ones. */
-static int list_containers(struct informer *in)
+static int list_containers(struct informer *in, char *msg, size_t msglen)
 {
 	struct host *h = in->h;
 	struct map seen = MAP_INIT;
-	char msg[256];
-	json_t *list, *e;
-	size_t i;
+	struct container_list list;
+	struct dirlist created = { 0 };
+	struct docker_call call = {
+		.path = "/containers/json?all=1",
+		.timeout_ms = LIST_TIMEOUT_MS,
+		.cancelled = host_stopping,
+		.cancel_arg = h,
+		.sink = container_list_feed,
+		.sink_arg = &list,
+	};
+	struct docker_reply r;
 	int err;
 
-	struct dirlist created = { 0 };
-
-	err = worker_call(h, "/containers/json?all=1", LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
-	if (err)
-		return err;
+	container_list_init(&list);
+	err = engine_call(h, &call, &r);
+	if (!err)
+		err = container_list_end(&list);
+	if (err) {
+		snprintf(msg, msglen, "listing containers: %.400s",
+			 list.error[0] ? list.error : r.message);
+		goto out;
+	}
+	bool quiet = starting_content(h);
 	pthread_rwlock_wrlock(&h->lock);
-	json_array_foreach(list, i, e) {
-		const char *id = json_string_value(json_object_get(e, "Id"));
-		const char *state = json_string_value(json_object_get(e, "State"));
-		if (!id)
-			continue;
-		map_put(&seen, id, e);
-		struct container *c = map_get(&h->containers, id);
-		if (c && c->detailed && state && strcmp(state, c->state) == 0)
+	for (size_t i = 0; i < list.n; i++) {
+		struct container *s = list.v[i];
+		struct container *c = map_get(&h->containers, s->id);
+
+		map_put(&seen, s->id, s);
+		if (c && c->detailed && strcmp(s->state, c->state) == 0)
 			continue;
 		if (!c) {
-			c = calloc(1, sizeof(*c));
-			if (!c)
-				abort();
-			container_from_summary(c, e);
-			index_container(h, c);
+			/* The summary itself joins the model; seen still
+			 * points at it until the map is cleared below. */
+			index_container(h, s);
+			list.v[i] = NULL;
 			now_ts(&h->changed[OBJ_KINDS]);
-			dirlist_add(&created, c->name, NODE_DIR);
+			if (!quiet)
+				dirlist_add(&created, s->name, NODE_DIR);
 		}
-		mark_dirty(in, id);
+		mark_dirty(in, s->id);
 	}
-	struct reconcile r = { h, &seen, in };
-	map_foreach(&h->containers, drop_unseen, &r);
+	struct reconcile rc = { h, &seen, in };
+	map_foreach(&h->containers, drop_unseen, &rc);
 	pthread_rwlock_unlock(&h->lock);
 	/* Readers may go before the clean-up below. */
 	set_first_list(h, FIRST_LIST_DONE);
 	map_clear(&seen);
-	json_decref(list);
 	for (size_t k = 0; k < created.n; k++)
 		observe_container(h, created.v[k].name, CHANGE_CREATED);
 	dirlist_free(&created);
-	return 0;
+out:
+	docker_reply_free(&r);
+	container_list_free(&list);
+	return err;
 }
 
 struct names_diff {
@@ -1250,9 +1285,9 @@ static int list_others(struct informer *in)
 	return err;
 }
 
-static int list_all(struct informer *in)
+static int list_all(struct informer *in, char *msg, size_t msglen)
 {
-	int err = list_containers(in);
+	int err = list_containers(in, msg, msglen);
 
 	return err ? err : list_others(in);
 }
@@ -1541,7 +1576,7 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 	/* Containers first: they are what a fresh mount is listed for, and
 	 * /info and the other kinds cost the engine as much again. */
 	if (!err)
-		err = list_containers(in);
+		err = list_containers(in, msg, msglen);
 	if (!err) {
 		wait_fleet_listed(h);
 		if (!in->have_version)
@@ -1589,9 +1624,11 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 			next_health = now + opt->health_interval * 1000L;
 		}
 		if (now >= next_resync) {
-			err = list_all(in);
+			*msg = '\0';
+			err = list_all(in, msg, msglen);
 			if (err) {
-				snprintf(msg, msglen, "resync failed: %s", strerror(-err));
+				if (!*msg)
+					snprintf(msg, msglen, "resync failed: %s", strerror(-err));
 				return err;
 			}
 			next_resync = now + opt->resync_interval * 1000L;
@@ -1720,6 +1757,9 @@ static int load_host_cb(const struct store_host *row, void *arg)
 
 static void start_host_cb(struct host *h, void *arg)
 {
+	pthread_mutex_lock(&h->fleet->first_lock);
+	h->starting = true;
+	pthread_mutex_unlock(&h->fleet->first_lock);
 	host_start(h);
 }
 

@@ -15,10 +15,6 @@ static const char *inspect_running =
 	"\"Config\":{\"Image\":\"busybox:latest\",\"Tty\":false,\"Labels\":{\"app\":\"web\",\"tier\":\"\"}},"
 	"\"NetworkSettings\":{\"Ports\":{\"443/tcp\":null,\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}]}}}";
 
-static const char *summary_exited =
-	"{\"Id\":\"def456\",\"Names\":[\"/done\"],\"Image\":\"busybox\",\"Created\":1795738354,"
-	"\"State\":\"exited\",\"Status\":\"Exited (3) 2 minutes ago\",\"Labels\":{\"k\":\"v\"}}";
-
 static void test_container(void)
 {
 	struct container *c = calloc(1, sizeof(*c));
@@ -45,16 +41,6 @@ static void test_container(void)
 	CHECK_STR(b.data, "Up 5 minutes (healthy)");
 	json_decref(j);
 
-	/* the same struct re-filled from a list entry */
-	j = json_loads(summary_exited, 0, NULL);
-	container_from_summary(c, j);
-	CHECK_STR(c->name, "done");
-	CHECK_STR(c->state, "exited");
-	CHECK(!c->detailed, "a summary is not detailed");
-	CHECK_STR(container_label(c, "k"), "v");
-	CHECK(container_label(c, "app") == NULL, "old labels replaced");
-	CHECK_STR(c->created, "2026-11-27T00:12:34Z");
-	json_decref(j);
 	buf_free(&b);
 	container_free(c);
 }
