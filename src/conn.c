@@ -92,6 +92,7 @@ int conn_new(const char *host, const char *url, struct conn **out)
 		return -ENOMEM;
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->insecure, false);
+	pthread_mutex_init(&c->idle_lock, NULL);
 	snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
 	c->kind = schemes[i].kind;
 	c->url = strdup(url);
@@ -126,10 +127,26 @@ int conn_new(const char *host, const char *url, struct conn **out)
 	return 0;
 }
 
+static void drop_idle(struct conn *c)
+{
+	CURL *idle[sizeof(c->idle) / sizeof(c->idle[0])];
+	int n;
+
+	pthread_mutex_lock(&c->idle_lock);
+	n = c->nidle;
+	memcpy(idle, c->idle, (size_t)n * sizeof(idle[0]));
+	c->nidle = 0;
+	pthread_mutex_unlock(&c->idle_lock);
+	for (int i = 0; i < n; i++)
+		curl_easy_cleanup(idle[i]);
+}
+
 void conn_free(struct conn *c)
 {
 	if (!c)
 		return;
+	drop_idle(c);
+	pthread_mutex_destroy(&c->idle_lock);
 	free(c->url);
 	free(c->socket_path);
 	free(c->base_url);
@@ -219,6 +236,45 @@ int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen)
 	return -EPROTONOSUPPORT;
 }
 
+CURL *conn_acquire(struct conn *c, int *err, char *msg, size_t msglen)
+{
+	CURL *easy = NULL;
+
+	pthread_mutex_lock(&c->idle_lock);
+	if (c->nidle)
+		easy = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->idle_lock);
+	if (!easy && !(easy = curl_easy_init())) {
+		snprintf(msg, msglen, "out of memory");
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = conn_setup(c, easy, msg, msglen);
+	if (*err) {
+		curl_easy_cleanup(easy);
+		return NULL;
+	}
+	return easy;
+}
+
+void conn_release(struct conn *c, CURL *easy, bool worked)
+{
+	if (!easy)
+		return;
+	if (worked && c->kind != CONN_SSH) {
+		/* Options back to the defaults, so that it points at none of
+		 * the caller's memory; the connection and TLS session stay. */
+		curl_easy_reset(easy);
+		pthread_mutex_lock(&c->idle_lock);
+		if (c->nidle < (int)(sizeof(c->idle) / sizeof(c->idle[0]))) {
+			c->idle[c->nidle++] = easy;
+			easy = NULL;
+		}
+		pthread_mutex_unlock(&c->idle_lock);
+	}
+	curl_easy_cleanup(easy);
+}
+
 /* The base url of a tcp conn depends on the insecure setting. */
 const char *conn_base_url(struct conn *c, char *buf, size_t len)
 {
@@ -237,6 +293,7 @@ void conn_last_error(struct conn *c, char *msg, size_t msglen)
 
 void conn_reset(struct conn *c)
 {
+	drop_idle(c);
 	if (c->kind == CONN_SSH)
 		ssh_reset(c);
 }

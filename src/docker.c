@@ -161,16 +161,11 @@ int docker_call(struct conn *c, const struct docker_call *call,
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	CURL *easy = curl_easy_init();
+	CURL *easy = conn_acquire(c, &err, r->message, sizeof(r->message));
 	struct body_dest dest = { easy, call, r };
 
-	if (!easy) {
-		snprintf(r->message, sizeof(r->message), "out of memory");
-		return -ENOMEM;
-	}
-	err = conn_setup(c, easy, r->message, sizeof(r->message));
-	if (err)
-		goto out;
+	if (!easy)
+		return err;
 	build_url(&url, c, call->api, call->path);
 	curl_easy_setopt(easy, CURLOPT_URL, url.data);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -242,8 +237,8 @@ int docker_call(struct conn *c, const struct docker_call *call,
 			r->message[--ml] = '\0';
 	}
 out:
+	conn_release(c, easy, cc == CURLE_OK);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(easy);
 	buf_free(&url);
 	return err;
 }

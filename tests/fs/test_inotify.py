@@ -230,6 +230,26 @@ def test_host_status_attrib(new_mount, workdir, solo, watch):
     m.stop_ok()
 
 
+def test_host_added_later_brings_creations(new_mount, workdir, solo, cleanup, watch):
+    """A mount's starting content comes without IN_CREATE, but a host added
+    to a running mount is news: each of its containers is announced in the
+    fleet view, though they were made before it was added."""
+    name = cleanup.container(solo, unique("later"))
+    solo.docker("create", "--name", name, IMAGE, "true")
+    m = new_mount(os.path.join(workdir, f"{unique('ino')}.db"), {"solo": solo.url})
+    m.wait_healthy()
+    view = m.p("containers")
+    assert f"solo:{name}" in os.listdir(view)
+    w = watch(view, recursive=False)
+    mk = w.mark()
+    host = unique("h")
+    os.mkdir(m.p("hosts", host))
+    write_once(m.p("hosts", host, "url"), f"{solo.url}\n")
+    w.wait(os.path.join(view, f"{host}:{name}"), {"CREATE"}, since=mk, timeout=10)
+    w.stop()
+    m.stop_ok()
+
+
 def test_many_containers_each_seen(mount, solo, cleanup, watch):
     """A burst of creations and removals: every one of them is announced."""
     cdir = mount.p("hosts", "solo", "containers")

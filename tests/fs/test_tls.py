@@ -105,3 +105,34 @@ def test_insecure_setting(tls_mount):
     wait_status(m, "tls", "unhealthy", contains="HTTPS")
     write_file(m.p("hosts", "tls", "insecure"), "0\n")
     wait_status(m, "tls", "unhealthy", contains="no tls/ca")
+
+
+
+def accepted(netns):
+    """TCP connections accepted so far in an engine's network namespace."""
+    lines = run(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"]).stdout.splitlines()
+    names, values = [line.split() for line in lines if line.startswith("Tcp:")][:2]
+    return int(values[names.index("PassiveOpens")])
+
+
+def test_calls_keep_their_connection(tls_mount, fleet_env, tls_engine):
+    """Calls to a TLS engine reuse kept connections: thirty reads of a
+    container's logs (a call each) cost the engine a handful of accepted
+    connections, not thirty (each a mutual-TLS handshake of some 9 ms)."""
+    m = tls_mount
+    set_all(m, fleet_env)
+    wait_status(m, "tls", "healthy")
+    clean = Cleanup()
+    name = clean.container(tls_engine, unique("keep"))
+    try:
+        tls_engine.docker("run", "-d", "--name", name, "busybox:latest", "echo", "kept")
+        logs = m.p("hosts", "tls", "containers", name, "logs")
+        wait_until(lambda: os.path.exists(logs), 10, f"{name} listed")
+        wait_until(lambda: "kept" in read_text(logs), 10, "its logs")
+        before = accepted(fleet_env["FLEET_TLS_NETNS"])
+        for _ in range(30):
+            assert read_text(logs) == "kept\n"
+        opened = accepted(fleet_env["FLEET_TLS_NETNS"]) - before
+        assert opened <= 6, f"30 calls opened {opened} connections"
+    finally:
+        assert not clean.run_all()
