@@ -102,6 +102,9 @@ struct host {
 	 * refreshes the later one also lands later (an action's settle and
 	 * the worker's refresh for an older event race otherwise). */
 	pthread_mutex_t refresh_lock;
+	/* The same for the swarm lists (swarm_refresh): an action's refresh
+	 * after its update must not be overtaken by a poll begun before. */
+	pthread_mutex_t swarm_refresh_lock;
 
 	enum first_list first_list; /* guarded by the fleet's first_lock */
 	/* Guarded by the fleet's first_lock too: one of the hosts the mount

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conn.h"
 #include "ssh.h"
@@ -221,13 +222,23 @@ static int setup_tcp(struct conn *c, CURL *easy, char *msg, size_t msglen)
 	return err;
 }
 
+/* curl's sockets, made close-on-exec as ssh.c makes its own: a kept
+ * connection is an authenticated session with the engine, for no child
+ * (fusermount3 at an unmount) to inherit. */
+static curl_socket_t open_cloexec(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen)
 {
 	switch (c->kind) {
 	case CONN_UNIX:
+		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 		curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 		return 0;
 	case CONN_TCP:
+		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 		return setup_tcp(c, easy, msg, msglen);
 	case CONN_SSH:
 		return ssh_setup(c, easy, msg, msglen);

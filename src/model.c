@@ -457,6 +457,7 @@ static struct host *host_new(struct fleet *f, const char *name, const char *url)
 	pthread_rwlock_init(&h->lock, NULL);
 	pthread_mutex_init(&h->ctl_lock, NULL);
 	pthread_mutex_init(&h->refresh_lock, NULL);
+	pthread_mutex_init(&h->swarm_refresh_lock, NULL);
 	pthread_cond_init(&h->ctl_cond, NULL);
 	if (!url) {
 		h->last_error = xstrdup("no url yet: write one to url");
@@ -491,6 +492,7 @@ static void host_destroy(struct host *h)
 	pthread_rwlock_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl_lock);
 	pthread_mutex_destroy(&h->refresh_lock);
+	pthread_mutex_destroy(&h->swarm_refresh_lock);
 	pthread_cond_destroy(&h->ctl_cond);
 	free(h);
 }

@@ -159,7 +159,7 @@ static const char *const list_paths[] = {
 
 #define N_LISTS (sizeof(list_paths) / sizeof(list_paths[0]))
 
-void swarm_refresh(struct host *h)
+static void refresh_locked(struct host *h)
 {
 	json_t *lists[N_LISTS] = { 0 };
 	char type[16], msg[256];
@@ -226,6 +226,15 @@ void swarm_refresh(struct host *h)
 		pthread_rwlock_unlock(&h->lock);
 	}
 	swarm_cache_free(old);
+}
+
+/* One refresh at a time, so that the lists fetched last are the ones
+ * kept. */
+void swarm_refresh(struct host *h)
+{
+	pthread_mutex_lock(&h->swarm_refresh_lock);
+	refresh_locked(h);
+	pthread_mutex_unlock(&h->swarm_refresh_lock);
 }
 
 bool swarm_poll_due(struct host *h)

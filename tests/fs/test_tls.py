@@ -2,6 +2,7 @@
 listed and acted on through the TLS engine, and each wrong credential ends
 unhealthy with a clear message and recovers without a remount."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -136,3 +137,20 @@ def test_calls_keep_their_connection(tls_mount, fleet_env, tls_engine):
         assert opened <= 6, f"30 calls opened {opened} connections"
     finally:
         assert not clean.run_all()
+
+
+def test_engine_connections_close_on_exec(tls_mount, fleet_env):
+    """The daemon's connections to the engine (the kept ones and the event
+    stream) are close-on-exec: no child inherits an authenticated session."""
+    m = tls_mount
+    set_all(m, fleet_env)
+    wait_status(m, "tls", "healthy")
+    addr = fleet_env["FLEET_TLS_URL"].split("//", 1)[1]
+    out = run(["ss", "-Htanp", "state", "established", "dst", addr]).stdout
+    fds = [int(f) for f in re.findall(rf"pid={m.proc.pid},fd=(\d+)", out)]
+    # the event stream, and the kept connection of the calls that listed
+    assert len(fds) >= 2, f"dockfs's connections to {addr}: {out!r}"
+    for fd in fds:
+        with open(f"/proc/{m.proc.pid}/fdinfo/{fd}") as f:
+            flags = int(next(line for line in f if line.startswith("flags:")).split()[1], 8)
+        assert flags & os.O_CLOEXEC, f"fd {fd} to the engine is not close-on-exec"
