@@ -349,7 +349,8 @@ def test_service_with_secret_config_network_port(mgr, swarm, services):
                                    or net not in mgr.network_names()), 20, 0.5)
         mgr.docker("secret", "rm", sname, check=False)
         mgr.docker("config", "rm", cname, check=False)
-    assert net not in os.listdir(os.path.join(swarm, "networks"))
+    # removed with the CLI: the mount learns it from the engine's events
+    eventually(lambda: _assert(net not in os.listdir(os.path.join(swarm, "networks"))), 5, 0.1)
 
 
 def test_network_rmdir(mgr, swarm):
