@@ -32,6 +32,8 @@
 
 enum conn_kind { CONN_UNIX, CONN_TCP, CONN_SSH };
 
+#define CONN_IDLE_MAX 4     /* handles (connections) a conn keeps between calls */
+
 
 struct conn {
 	atomic_int refs;    /* conn_ref / conn_unref */
@@ -47,7 +49,7 @@ struct conn {
 
 	/* Handles of finished calls, their connections open (conn_acquire). */
 	pthread_mutex_t idle_lock;
-	CURL *idle[4];
+	CURL *idle[CONN_IDLE_MAX];
 	int nidle;
 };
 

@@ -130,7 +130,7 @@ int conn_new(const char *host, const char *url, struct conn **out)
 
 static void drop_idle(struct conn *c)
 {
-	CURL *idle[sizeof(c->idle) / sizeof(c->idle[0])];
+	CURL *idle[CONN_IDLE_MAX];
 	int n;
 
 	pthread_mutex_lock(&c->idle_lock);
@@ -277,7 +277,7 @@ void conn_release(struct conn *c, CURL *easy, bool worked)
 		 * the caller's memory; the connection and TLS session stay. */
 		curl_easy_reset(easy);
 		pthread_mutex_lock(&c->idle_lock);
-		if (c->nidle < (int)(sizeof(c->idle) / sizeof(c->idle[0]))) {
+		if (c->nidle < CONN_IDLE_MAX) {
 			c->idle[c->nidle++] = easy;
 			easy = NULL;
 		}
