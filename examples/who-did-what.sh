@@ -28,6 +28,8 @@ fmt='%-20s  %-16s  %-10s  %-16s  %-36s  %-7s  %s\n'
 printf "$fmt" TIME USER HOST ACTION RESOURCE OUTCOME ERROR
 
 if command -v jq >/dev/null; then
+	# M/audit writes tabs and other control bytes as \xNN, so a plain join
+	# with tabs is safe, and it keeps a backslash as written (@tsv doubles it).
 	jq -r --argjson now "$now" --argjson hours "$hours" '
 		def names: {"1":"EPERM","2":"ENOENT","4":"EINTR","5":"EIO","11":"EAGAIN",
 			"12":"ENOMEM","13":"EACCES","16":"EBUSY","17":"EEXIST","20":"ENOTDIR",
@@ -40,7 +42,7 @@ if command -v jq >/dev/null; then
 		| [(.time | sub("\\.[0-9]+"; "")), (.user // "uid \(.uid)"), (.host // "-"),
 		   .action, "\(.resource_type // "-"):\(.resource_id // "-")", .outcome,
 		   (.errno | err)]
-		| @tsv' "$M/audit" |
+		| map(tostring) | join("\t")' "$M/audit" |
 		while IFS=$'\t' read -r t u h a r o e; do
 			# shellcheck disable=SC2059
 			printf "$fmt" "$t" "$u" "$h" "$a" "$r" "$o" "$e"

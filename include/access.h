@@ -1,5 +1,5 @@
-/* access.h - who may do what: users, per-host levels, global admins, and
- * the allowlist of container specs an operator may create.
+/* access.h - who may do what: users, per-host levels and global admins.
+ * What an operator may create is allowlist.h's.
  *
  * Part of the tree core: the tree asks access_level() for every node it
  * resolves, for FUSE and HTTP alike.  Users and levels live in the store
@@ -12,8 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-#include <jansson.h>
 
 struct store;
 
@@ -42,21 +40,5 @@ void access_username(uid_t uid, char *out, size_t outlen);
 const char *level_name(enum level l);
 /* "viewer" | "operator" | "admin" | "none"; -EINVAL otherwise. */
 int level_parse(const char *s, enum level *out);
-
-/* The allowlist: 0 if an operator may send this /containers/create body,
- * else -EACCES with the reason in why.  Creating a container is root on the
- * engine when its spec binds host paths, runs privileged, joins the host's
- * namespaces, adds devices or capabilities or changes security options;
- * only admins may. */
-int access_check_container_spec(json_t *body, char *why, size_t whylen);
-/* The same for /volumes/create and /networks/create bodies: driver options
- * can bind host paths (type=none,o=bind,device=/). */
-int access_check_driver_opts(json_t *body, char *why, size_t whylen);
-
-/* The same for a ServiceSpec (POST /services/create, /services/ID/update):
- * its tasks run on every node, so bind mounts, Privileges (beyond
- * NoNewPrivileges), CapabilityAdd, Sysctls, Isolation, plugin runtimes and
- * the host network need admin.  Portainer's operators got root this way. */
-int access_check_service_spec(json_t *spec, char *why, size_t whylen);
 
 #endif

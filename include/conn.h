@@ -46,6 +46,7 @@ struct conn {
 	char *user;         /* CONN_SSH */
 	int port;           /* CONN_SSH */
 	atomic_bool insecure;     /* CONN_TCP: plain http, no TLS (explicit setting) */
+	atomic_bool retired;      /* the host's url changed: no new connection */
 
 	/* Handles of finished calls, their connections open (conn_acquire). */
 	pthread_mutex_t idle_lock;
@@ -53,12 +54,14 @@ struct conn {
 	int nidle;
 };
 
-/* Where transports find a host's secrets ("tls/ca", "ssh/key"...): 0 with
- * out filled (secret_free it), -ENOENT when unset, else -errno.  Set once at
- * start; without one every secret is unset. */
-typedef int (*conn_secret_fn)(const char *host, const char *type, struct secret *out);
+/* Where transports find a host's secrets ("tls/ca", "ssh/key"...) for the
+ * url they connect to (only a secret sealed for that url opens: vault.h):
+ * 0 with out filled (secret_free it), -ENOENT when unset, else -errno.  Set
+ * once at start; without one every secret is unset. */
+typedef int (*conn_secret_fn)(const char *host, const char *url, const char *type,
+			      struct secret *out);
 void conn_set_secret_source(conn_secret_fn fn);
-int conn_secret(const char *host, const char *type, struct secret *out);
+int conn_secret(const char *host, const char *url, const char *type, struct secret *out);
 
 /* Parses url into a new conn for host, owned by the caller (conn_free).
  * -EINVAL for a url that is not one of the forms above. */
@@ -70,8 +73,14 @@ struct conn *conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 
 /* Points easy at the engine, with the host's credentials.  On failure a
- * negative errno and why in msg. */
+ * negative errno and why in msg.  The TLS secrets are lent to curl from
+ * guarded memory hung on the handle (CURLOPT_PRIVATE, which nobody else
+ * may use): free a set-up handle with conn_handle_free (or give it back
+ * with conn_release), never with curl_easy_cleanup alone. */
 int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen);
+/* curl_easy_cleanup, then wipes and frees the secrets conn_setup hung on
+ * the handle.  NULL is fine. */
+void conn_handle_free(CURL *easy);
 /* A handle for one call, set up by conn_setup: a kept one (its options
  * reset, its connection kept) or a new one.  NULL with why in msg and
  * *err set on failure.  The caller owns it until conn_release. */
@@ -85,6 +94,10 @@ void conn_last_error(struct conn *c, char *msg, size_t msglen);
 /* Drops any session and kept connection the transport has (credentials
  * changed). */
 void conn_reset(struct conn *c);
+/* The host's url changed away from c's: drops what conn_reset drops, and
+ * calls still holding c fail from now on instead of connecting (over ssh,
+ * they would point the host's session back at the old url). */
+void conn_retire(struct conn *c);
 /* What curl is given before the API path (tcp: https, or http when
  * insecure); buf holds it when it has to be made. */
 const char *conn_base_url(struct conn *c, char *buf, size_t len);

@@ -21,6 +21,10 @@ bool format_parse_time(const char *s, struct timespec *out);
  * Returns false (out unchanged) when j is NULL or cannot be written. */
 bool format_json(const json_t *j, struct buf *out);
 
+/* What kind of JSON value j is, for a message: "an object", "an array",
+ * "a string", "a number", "true", "false", "null" ("nothing" for NULL). */
+const char *format_json_kind(const json_t *j);
+
 /* go-units HumanDuration, as `docker ps` uses it ("About a minute"). */
 void format_human_duration(int64_t seconds, char *out, size_t outlen);
 

@@ -16,6 +16,12 @@ struct fs_options {
 	 * fetched or differ per caller) are symlinks into companion. */
 	bool kernel_cached;
 	const char *companion;  /* absolute path of the companion mount */
+	/* Mounted with allow_other: every local user may enter, and the
+	 * kernel's caches of names are shared by them all.  A name that
+	 * needs a level (tree_stat.gated) is then never cached: each lookup
+	 * of it reaches us as its caller, so a name one user looked up is
+	 * not found through the cache by another who may not see it. */
+	bool shared;
 };
 
 /* The ops table; data for fuse_session_new is a struct fs_options. */
@@ -24,6 +30,8 @@ extern const struct fuse_lowlevel_ops fs_ops;
 /* The main mount's session and options, for notifications to the kernel
  * (set before the loop). */
 void fs_set_session(struct fuse_session *se, const struct fs_options *opts);
+/* Whether the main mount is shared (fs_options.shared). */
+bool fs_shared(void);
 /* Frees the inode table (after the session loop ended). */
 void fs_cleanup(void);
 

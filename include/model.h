@@ -66,6 +66,18 @@ enum object_kind { OBJ_IMAGE, OBJ_NETWORK, OBJ_VOLUME, OBJ_KINDS };
 
 struct fleet;
 
+/* A credential written to a host that has no url yet (credentials.c): kept
+ * in the daemon's guarded memory, not in the registry (which holds only
+ * hosts with a url), until the first url registers the host with it. */
+struct setup_cred {
+	struct setup_cred *next;
+	char type[64];             /* "tls/ca", ..., as vault.h names them */
+	char *metadata;            /* what reading the file shows */
+	struct secret value;       /* in clear, sodium_malloc'd: secret_free */
+};
+
+#define HOST_REFRESH_LOCKS 32
+
 struct host {
 	char name[65];
 	atomic_int refs;
@@ -91,6 +103,24 @@ struct host {
 	struct map objects[OBJ_KINDS]; /* file name -> struct object */
 	struct timespec changed[OBJ_KINDS + 1]; /* dir mtimes; [OBJ_KINDS]: containers */
 	struct swarm_cache *swarm; /* managers only: the swarm's lists (swarm.h) */
+	/* Bumped when the url changes and the model above is dropped: what a
+	 * call begun before fetched is from the old engine, and is not
+	 * adopted (host_url_gen(), then compare under the write lock). */
+	unsigned url_gen;
+	/* Pending because its setup is incomplete (a credential its url
+	 * needs is missing: host_setup_missing), not merely not yet
+	 * answered: calls fail at once, as for an unhealthy host. */
+	bool setup_incomplete;
+
+	/* What is written to a host made by mkdir before it has a url: the
+	 * credentials here, insecure and description in the fields above.
+	 * The first url registers all of it in one transaction
+	 * (fleet_host_set_url_with).  setup_lock is taken before the store's
+	 * and the host's locks, by every writer of a url, a credential,
+	 * insecure or description, so that nothing written meanwhile is
+	 * lost between the registry and memory. */
+	pthread_mutex_t setup_lock;
+	struct setup_cred *setup_creds;
 
 	/* Connection stats of the calls made to the engine. */
 	atomic_int calls_active;
@@ -100,11 +130,18 @@ struct host {
 
 	/* Held across a container's inspect and its apply, so that of two
 	 * refreshes the later one also lands later (an action's settle and
-	 * the worker's refresh for an older event race otherwise). */
-	pthread_mutex_t refresh_lock;
+	 * the worker's refresh for an older event race otherwise).  One of
+	 * HOST_REFRESH_LOCKS by a hash of the id: a container whose inspect
+	 * hangs holds up refreshes of its own stripe only, and a caller
+	 * waits for one no longer than its budget (docker_budget_until). */
+	pthread_mutex_t refresh_lock[HOST_REFRESH_LOCKS];
 	/* The same for the swarm lists (swarm_refresh): an action's refresh
 	 * after its update must not be overtaken by a poll begun before. */
 	pthread_mutex_t swarm_refresh_lock;
+	/* The same for each kind's list (list_objects): an action's list
+	 * after its mkdir or rmdir must not land after the worker's later
+	 * one, putting back what it had before. */
+	pthread_mutex_t list_lock[OBJ_KINDS];
 
 	enum first_list first_list; /* guarded by the fleet's first_lock */
 	/* Guarded by the fleet's first_lock too: one of the hosts the mount
@@ -145,9 +182,31 @@ int fleet_host_count(struct fleet *f);
 /* Registry changes: store first, then the live host. */
 int fleet_host_add(struct fleet *f, const char *name, const char *url);
 int fleet_host_remove(struct fleet *f, const char *name);
+/* The url: stored (a changed url drops the host's credentials: store.h),
+ * and, when it changed, the old engine's model dropped at once (its
+ * containers, objects, swarm lists and facts leave the listings before
+ * this returns, observers told) and its connections closed (conn_retire). */
 int fleet_host_set_url(struct fleet *f, const char *name, const char *url);
+/* The same, with put() storing the url instead of store_host_put() (the
+ * first url of a host made by mkdir: credentials.c registers the host
+ * with what was written to it before, in one transaction).  put is
+ * called without any lock of the host's; its errno is returned. */
+int fleet_host_set_url_with(struct fleet *f, const char *name, const char *url,
+			    int (*put)(struct store *st, const char *name, const char *url,
+				       void *arg),
+			    void *arg);
+/* Frees a list of setup credentials (wiping them). */
+void setup_creds_free(struct setup_cred *c);
+/* What a host's url still needs before it can connect, as one line in out
+ * ("tcp needs tls/ca, ...: missing tls/ca"), or false when nothing: tcp
+ * needs tls/ca (and tls/cert with tls/key, or neither) unless insecure;
+ * ssh needs ssh/known_hosts and ssh/key or ssh/password; unix nothing.
+ * Call without the host's lock (it reads the registry). */
+bool host_setup_missing(struct host *h, char *out, size_t len);
 int fleet_host_set_description(struct fleet *f, const char *name, const char *text);
 int fleet_host_set_default(struct fleet *f, const char *name, bool on);
+/* On a host made by mkdir that has no url yet, insecure and description
+ * are kept in memory until the first url registers them. */
 int fleet_host_set_insecure(struct fleet *f, const char *name, bool on);
 /* Drops the host's connection and connects again now (credentials changed,
  * `reconnect` written to ctl). */
@@ -188,7 +247,8 @@ int host_container_refresh(struct host *h, const char *id);
 int host_objects_refresh(struct host *h, enum object_kind kind);
 
 /* A streaming call to h's engine (followed logs): an easy handle the caller
- * runs and frees, or NULL with -errno in *err (host away, no url). */
+ * runs and frees with conn_handle_free, or NULL with -errno in *err (host
+ * away, no url). */
 CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, void *arg,
 		      struct curl_slist **headers, int *err);
 
@@ -196,6 +256,9 @@ CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, 
  * stats, inspect, actions).  Fails at once with -EHOSTDOWN while the host
  * is unhealthy.  Call without the lock. */
 int host_call(struct host *h, struct docker_call *call, struct docker_reply *reply);
+
+/* h->url_gen now (taking the read lock). */
+unsigned host_url_gen(struct host *h);
 
 /* Reads /info again now (after a swarm init, join or leave), so type and
  * the swarm's lists follow at once. */

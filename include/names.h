@@ -22,8 +22,20 @@ int name_escape(const char *name, char *out, size_t outlen);
 int name_unescape(const char *file, char *out, size_t outlen);
 
 /* Host and user names: 1..64 of [A-Za-z0-9._-], not starting with '.' or
- * '-', and not "error" or "ctl" (files of the directories they are in). */
+ * '-'. */
 bool name_host_valid(const char *name);
+
+/* Container, network and volume names as Docker's own rule has them:
+ * 1..128 of [a-zA-Z0-9][a-zA-Z0-9_.-]*.  Checked before such a name is
+ * sent, so that a bad one is refused in the caller's terms. */
+bool name_object_valid(const char *s);
+
+/* An image as the Engine API's /images/{name} takes it: a reference in
+ * Docker's grammar (distribution/reference: [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST],
+ * path components lower case [a-z0-9] joined by '.', '_', "__" or dashes,
+ * at most 255 bytes of name), which also covers "sha256:<hex>" and short
+ * ids.  IPv6 literal registries ("[::1]:5000/x") are not taken. */
+bool name_image_ref_valid(const char *s);
 
 /* True if s is a prefix (at least 4 hex digits) of the hex id. */
 bool name_id_prefix(const char *s, const char *id);

@@ -47,6 +47,11 @@ struct store_host {
 /* Opens (creating if needed) the database at path, mode 0600, WAL, foreign
  * keys on, busy timeout, and applies pending migrations in one transaction
  * each.  *out is owned by the caller: store_close(). */
+/* Whether store_open locks the registry for this process alone (SQLite's
+ * exclusive locking mode, the WAL index in heap memory, no -shm mapped):
+ * true, the daemon's way.  Unit tests that look at the database behind
+ * the store's back set it false before store_open. */
+extern bool store_lock_exclusive;
 int store_open(const char *path, struct store **out);
 /* For migration tests only: as store_open, but applies migrations up to
  * schema version `version` (1..latest, else -EINVAL) and no further.  A
@@ -114,22 +119,43 @@ bool store_host_insecure(struct store *st, const char *host);
 int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1]);
 
 /* Credentials (host_credentials): sealed bytes only; vault.h seals and
- * opens them.  One row per (host, type); a put replaces it.  The host must
- * be registered (-ENOENT).  get fills owned copies: store_cred_free_fields. */
+ * opens them.  One row per (host, type); a put replaces it.  A change of
+ * the host's url deletes its rows (a trigger: whatever changes the url).
+ * get and foreach fill owned copies: store_cred_free_fields. */
 struct store_cred {
 	char host_id[STORE_ID_LEN + 1];  /* get: the row's host id */
-	const char *type;                /* put: "tls/ca" ... */
+	const char *type;                /* put: "tls/ca" ...; get: a copy */
 	const unsigned char *sealed;
 	size_t sealed_len;
 	const unsigned char *nonce;
 	size_t nonce_len;
 	const char *metadata;            /* shown instead of the secret (fingerprint) */
+	/* put: the url the value was sealed for (required); get: the host's
+	 * url now */
+	const char *url;
+	const char *host;                /* get: the host's name */
 	time_t updated_at;
 };
+/* -ENOENT when the host is not registered or its url is no longer c->url
+ * (changed while the value was sealed). */
 int store_cred_put(struct store *st, const char *host, const struct store_cred *c);
 int store_cred_get(struct store *st, const char *host, const char *type, struct store_cred *c);
+/* Every credential row, ordered by host then type; rows are copied and cb
+ * runs unlocked; a non-zero return from cb stops the walk and is returned. */
+int store_cred_foreach(struct store *st, int (*cb)(const struct store_cred *c, void *arg),
+		       void *arg);
 void store_cred_free_fields(struct store_cred *c);
 int store_cred_remove(struct store *st, const char *host, const char *type);
+/* A fresh row id, for a caller that seals under it before the row exists
+ * (vault_register). */
+void store_new_id(char id[STORE_ID_LEN + 1]);
+/* Registers a host that is not in the registry yet, under id, with its
+ * insecure flag, description (may be NULL) and credentials (c->url is not
+ * read: each is sealed for url), in one transaction: all of it or none.
+ * -EEXIST when a host of that name is registered already. */
+int store_host_register(struct store *st, const char *id, const char *name, const char *url,
+			bool insecure, const char *description, const struct store_cred *creds,
+			size_t ncreds);
 
 /* Settings of the daemon (settings table), as bytes.  get: *value is owned
  * (free(); NUL-terminated for convenience), -ENOENT if unset. */

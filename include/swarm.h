@@ -100,10 +100,17 @@ bool swarm_task_current(struct swarm_cache *s, json_t *task);
 int swarm_act(struct host *h, const char *method, const char *path, const char *body,
 	      bool create, struct buf *answer);
 /* Reads kind ("services", "nodes", "swarm") object id's Version and Spec,
- * lets edit change the spec, and posts it to .../update?version=N&extra.
- * Retries once when the version moved under it.  Refreshes the model. */
+ * lets edit change the spec, and posts it to .../update?version=N&extra
+ * (extra: NULL or one constant "key=value"; the paths come from docker_path).
+ * Reads again and retries (SWARM_UPDATE_TRIES in all) when the version
+ * moved under it: another client, or the swarm's updater recording its
+ * progress.  edit may be called once a try.  Refreshes the model. */
 int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
 		 int (*edit)(json_t *spec, void *arg), void *arg);
+/* swarm_update without the refresh, for a caller that makes several
+ * updates and refreshes once (a stack deploy). */
+int swarm_update_unsettled(struct host *h, const char *kind, const char *id, const char *extra,
+			   int (*edit)(json_t *spec, void *arg), void *arg);
 /* After a write: lists again so the next read sees it, and keeps polling. */
 void swarm_settle(struct host *h);
 
@@ -113,6 +120,10 @@ void swarm_settle(struct host *h);
 void swarm_pending_add(const char *key);
 bool swarm_pending_has(const char *key);
 void swarm_pending_del(const char *key);
+/* After a DELETE of swarm network id answered 204 (or 404): the lists leave
+ * it out for a while, though a manager still lists its node's copy until
+ * the tasks that used it have stopped (swarm.c). */
+void swarm_network_removed(const char *id);
 
 /* ---- the tree (swarms.c, nodes.c, services.c, secrets.c) ---------------- */
 

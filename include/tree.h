@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -40,11 +41,20 @@ struct tree_stat {
 	bool per_caller;          /* content differs by caller: never cache it */
 	bool stream;              /* never ends: read with tree_stream */
 	bool buffered;            /* writes gathered, acted on at flush */
+	/* Seeing it needs a level that reaching its directory did not prove
+	 * (hosts/<h>, containers/<h>:<c>, a host's admin files): a name
+	 * cached for one caller would be found by another who may not. */
+	bool gated;
+	/* Which object the path names now (tree_ident of its id), 0 for
+	 * paths that name no object of their own: a name removed and made
+	 * again is another object, and must be another inode. */
+	uint64_t ident;
 };
 
 struct dirent_entry {
 	char *name;
 	enum node_type type;
+	uint64_t ident;     /* tree_stat.ident of the entry, 0: the directory's */
 };
 
 struct dirlist {
@@ -53,6 +63,11 @@ struct dirlist {
 };
 
 void dirlist_add(struct dirlist *l, const char *name, enum node_type type);
+/* The same, for an entry that names an object of its own (tree_stat.ident). */
+void dirlist_add_ident(struct dirlist *l, const char *name, enum node_type type,
+		       uint64_t ident);
+/* An object's identity from its id (never 0). */
+uint64_t tree_ident(const char *id);
 void dirlist_free(struct dirlist *l);
 
 /* What a path resolved to.  host is a counted reference (node_release). */
@@ -73,7 +88,17 @@ struct node_ops {
 	enum level write_level;    /* to write a file, or mkdir in a directory */
 	enum level remove_level;   /* to rmdir/unlink the node (LEVEL_NONE: admin) */
 	bool error_file;           /* a directory with an `error` file for its writes */
+	/* A directory that lists objects (hosts/, containers/, services/...):
+	 * it holds only its objects, so its own files are dot-files, which no
+	 * object name can be (COLLECTION_CTL, COLLECTION_ERROR). */
+	bool collection;
 	bool secret;               /* what is written never reaches the audit log */
+	/* Takes any bytes (secrets, configs, credentials: a PEM file, a
+	 * password, a binary blob).  Every other file takes text (text.h),
+	 * and tree_write() refuses anything else with EINVAL and the offset
+	 * of the first byte that is not, before the module sees it: a module
+	 * never has to carry bytes that JSON cannot. */
+	bool binary;
 	/* Writes are gathered per open file and given to write() whole at
 	 * flush (close), whose error the writer's close() returns: for
 	 * content that comes in several write(2) calls (cp, a PEM file). */
@@ -100,6 +125,9 @@ struct node_ops {
 	int (*create)(const struct caller *c, const struct node *dir, const char *name);
 };
 
+#define COLLECTION_CTL ".ctl"
+#define COLLECTION_ERROR ".error"
+
 /* The state the subtrees share: set once by tree_init. */
 struct vault;
 
@@ -109,6 +137,7 @@ struct tree_ctx {
 	struct vault *vault;      /* the credential store's sealing */
 	uid_t owner;              /* who mounted */
 	struct timespec started;  /* mtime of what has no time of its own */
+	enum level default_level; /* of uids that are no user (access_options) */
 };
 
 void tree_init(const struct tree_ctx *ctx);
@@ -134,9 +163,19 @@ int tree_stat_content(const struct caller *c, const char *path, struct tree_stat
 int tree_list(const struct caller *c, const char *path, struct dirlist *out);
 int tree_read(const struct caller *c, const char *path, struct buf *out);
 int tree_readlink(const struct caller *c, const char *path, struct buf *out);
-/* Acts as c; out (may be NULL) receives what the action answers. */
+/* Acts as c; out (may be NULL) receives what the action answers.  A file
+ * that is not binary (node_ops.binary) is given only text (text.h):
+ * anything else is EINVAL, with the offset of the first byte that is not
+ * in the directory's `error`. */
 int tree_write(const struct caller *c, const char *path, const char *data, size_t len,
 	       struct buf *out);
+/* Records a write refused before it reached tree_write() (the front end's
+ * own limit: a buffered file's size) as tree_write() records a failure:
+ * the message in the directory's `error` file, the audit log.  Returns
+ * err. */
+int tree_write_refused(const struct caller *c, const char *path, int err, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
+/* mkdir and create: a name that is not text (text.h) is EINVAL. */
 int tree_mkdir(const struct caller *c, const char *path);
 int tree_rmdir(const struct caller *c, const char *path);
 int tree_unlink(const struct caller *c, const char *path);
@@ -155,8 +194,20 @@ int tree_stream(const struct caller *c, const char *path, struct stream *s);
  * caller's `error` file (the engine's own words when there are some).
  * Returns err, so `return tree_fail(err, "...")` reads naturally. */
 int tree_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The message tree_fail() left on this thread ("" if none): copy it
+ * before the next tree_fail(). */
+const char *tree_fail_message(void);
 /* Names what an action made (a new container) for the audit log. */
 void tree_set_resource(const char *id);
+/* Replaces the audit row's details of the current write with text (the
+ * request as it was sent to the engine, e.g. the canonical create body).
+ * Thread-local like tree_set_resource(), copied, and dropped when the
+ * write's row is written (or by the next operation); ignored for a file
+ * whose writes are secret. */
+void tree_set_details(const char *text);
+/* Puts "what: " before the message a helper left (tree_parse_value's
+ * "one line of at most 1000 bytes, not 5000"); returns err. */
+int tree_fail_context(int err, const char *what);
 /* The same, marking the refusal as a permission decision in the audit. */
 int tree_deny(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -167,12 +218,27 @@ void node_child(struct node *child, const struct node *dir, const struct node_op
 /* One value and a newline, the scalar file convention. */
 void tree_scalar(struct buf *out, const char *value);
 /* Strips one trailing newline (as echo writes) and checks the value is
- * text on one line, no longer than max: else -EINVAL. */
+ * text on one line (no NUL, newline or carriage return), no longer than
+ * max bytes: else -EINVAL, with why in the `error` message (tree_fail),
+ * which a caller may replace with its own. */
 int tree_parse_value(const char *data, size_t len, size_t max, char *out);
 
 /* The subtrees' entry points, for the root. */
 extern const struct node_ops hosts_dir_ops;
 extern const struct node_ops fleet_containers_ops;
 extern const struct node_ops fleet_images_ops;
+
+/* hosts/<h>/url, written (credentials.c): the first url of a host made by
+ * mkdir registers it with what was written to it before (credentials,
+ * insecure, description) in one transaction; a later url changes it
+ * (fleet_host_set_url: its credentials are dropped).  With h->setup_lock
+ * held (cred_host_setup_write). */
+struct host;
+int cred_host_set_url(struct host *h, const char *url);
+/* Runs set(h, value) under h->setup_lock: the writers of url, insecure and
+ * description, so that what one writes before a host's first url is either
+ * registered with that url or lands in the registry after it. */
+int cred_host_setup_write(struct host *h, int (*set)(struct host *h, const char *value),
+			  const char *value);
 
 #endif

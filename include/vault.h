@@ -1,20 +1,46 @@
 /* vault.h - the credential store's sealing: host secrets (TLS keys, ssh keys
  * and passwords) are kept in host_credentials sealed with libsodium's
- * XChaCha20-Poly1305 AEAD, a random nonce per record and the host's id (and
- * the credential's type) as associated data, so a row copied to another host
- * or type does not open.
+ * XChaCha20-Poly1305 AEAD, a random nonce per record and, as associated
+ * data, the host's id, the credential's type and the url of the engine it
+ * is for: a row copied to another host or type does not open, and neither
+ * does a row asked for by a connection to another url, so credentials
+ * never follow a changed url (the registry also deletes them when the url
+ * changes: store.h).  Rows sealed by earlier builds (id and type only) are
+ * resealed with their host's url once, at the first vault_open of this
+ * build; after that they never open.
  *
  * The master key comes from a key file (32 random bytes, 0600, made on first
- * run) or from a passphrase through crypto_pwhash (Argon2id) with a random
- * salt kept in the settings table.  A check record sealed at first use tells
- * a wrong key or passphrase at start instead of at the first connection.
+ * run, the daemon's alone: private_file.h) or from a passphrase through
+ * crypto_pwhash (Argon2id) with a random salt kept in the settings table.  A
+ * check record sealed at first use tells a wrong key or passphrase at start
+ * instead of at the first connection.
  *
- * Opened secrets live in sodium_malloc'd memory (guarded, not swapped) and
- * are wiped by secret_free(); callers free them as soon as they are used.
+ * Who holds a secret in clear, and where:
+ *   - the master key: the vault, in sodium_malloc'd memory (guarded pages,
+ *     locked, not swapped), wiped by vault_close();
+ *   - an opened credential: a struct secret (sodium_malloc'd), owned by
+ *     whoever vault_get()/vault_unseal() filled it; it frees it with
+ *     secret_free() (which wipes) as soon as it has handed it on;
+ *   - a value being stored: the caller's (fs.c gathers a write in a
+ *     struct secret; import.c reads files into one); vault_put() only reads
+ *     it;
+ *   - a value written to a host that has no url yet: the host's setup list
+ *     (struct setup_cred, model.h), a struct secret until the first url
+ *     registers it (vault_register) or the host goes;
+ *   - a TLS secret given to libcurl: the struct secret stays the curl
+ *     handle's (lent with CURL_BLOB_NOCOPY, hung on CURLOPT_PRIVATE) until
+ *     conn_release() or conn_handle_free() wipes it (conn.h);
+ *   - an ssh key, password or known_hosts: ssh.c opens it per login and
+ *     frees it once libssh2 has used it;
+ *   - the passphrase: main.c, a struct secret until the vault is open
+ *     (DOCKFS_PASSPHRASE is wiped from the environment once read).
+ * What a library makes of what it is handed is beyond this: OpenSSL and
+ * libssh2 parse keys into their own structures.
  */
 #ifndef DOCKFS_VAULT_H
 #define DOCKFS_VAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store;
@@ -51,11 +77,33 @@ int vault_unseal(const struct vault *v, const char *ad, const unsigned char *non
 
 /* Host credentials: seal and store, load and open.  type is "tls/ca",
  * "tls/cert", "tls/key", "ssh/key", "ssh/password", "ssh/known_hosts";
- * metadata is what reading the file shows.  get: -ENOENT when unset,
- * -EBADMSG when the row does not open (moved, tampered, other key). */
+ * metadata is what reading the file shows.
+ * put seals for the host's registered url: -ENOENT when the host is not
+ * registered (no url yet), -ESTALE when its url changed meanwhile.
+ * get opens for url, where the caller will send it (its connection's url):
+ * -ENOENT when unset, -EBADMSG when the row does not open (sealed for
+ * another url, moved, tampered, other key).  *out is the caller's:
+ * secret_free(). */
 int vault_put(struct vault *v, struct store *st, const char *host, const char *type,
 	      const void *data, size_t len, const char *metadata);
-int vault_get(struct vault *v, struct store *st, const char *host, const char *type,
-	      struct secret *out);
+int vault_get(struct vault *v, struct store *st, const char *host, const char *url,
+	      const char *type, struct secret *out);
+/* A credential to register with its host: data in clear (the caller's). */
+struct vault_item {
+	const char *type;
+	const void *data;
+	size_t len;
+	const char *metadata;
+};
+/* Registers a host that has no registry row yet (made by mkdir) with its
+ * first url, insecure flag, description (may be NULL) and the credentials
+ * written to it before the url, each sealed for (the new row's id, its
+ * type, url), in one transaction (store_host_register): the credentials
+ * of a host made without a url are for the first engine it is given and
+ * for no other.  v may be NULL when n is 0.  -EEXIST when a host of that
+ * name is registered already. */
+int vault_register(struct vault *v, struct store *st, const char *host, const char *url,
+		   bool insecure, const char *description, const struct vault_item *items,
+		   size_t n);
 
 #endif

@@ -18,6 +18,11 @@ void buf_reserve(struct buf *b, size_t extra)
 	char *p = realloc(b->data, cap);
 	if (!p)
 		abort();
+	/* data is a string from its first byte on (buf.h), also when only
+	 * reserved: cmdline_split's empty word '' was once 64 bytes of
+	 * whatever the heap held (found by fuzz/fuzz_cmdline). */
+	if (!b->data)
+		p[0] = '\0';
 	b->data = p;
 	b->cap = cap;
 }

@@ -24,10 +24,10 @@ void conn_set_secret_source(conn_secret_fn fn)
 	secret_source = fn;
 }
 
-int conn_secret(const char *host, const char *type, struct secret *out)
+int conn_secret(const char *host, const char *url, const char *type, struct secret *out)
 {
 	memset(out, 0, sizeof(*out));
-	return secret_source ? secret_source(host, type, out) : -ENOENT;
+	return secret_source ? secret_source(host, url, type, out) : -ENOENT;
 }
 
 /* ssh://USER@HOST[:PORT][/path]: user, host, port and socket path. */
@@ -93,6 +93,7 @@ int conn_new(const char *host, const char *url, struct conn **out)
 		return -ENOMEM;
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->insecure, false);
+	atomic_init(&c->retired, false);
 	pthread_mutex_init(&c->idle_lock, NULL);
 	snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
 	c->kind = schemes[i].kind;
@@ -168,13 +169,22 @@ void conn_unref(struct conn *c)
 		conn_free(c);
 }
 
-/* Hands one PEM secret to curl as a blob (curl keeps its own copy for the
- * handle's life); ours is wiped at once. */
+/* The TLS secrets a handle was given: ours, in guarded memory, lent to
+ * curl (CURL_BLOB_NOCOPY) for as long as the handle has them set, so no
+ * copy of a private key is left in curl's heap when it frees its options.
+ * Hung on the handle (CURLOPT_PRIVATE) and wiped by conn_handle_done. */
+struct handle_secrets {
+	struct secret s[3];
+	int n;
+};
+
+/* Lends one PEM secret to curl as a blob. */
 static int set_blob(struct conn *c, CURL *easy, CURLoption opt, const char *type,
 		    bool required, char *msg, size_t msglen)
 {
+	struct handle_secrets *hs = NULL;
 	struct secret s;
-	int err = conn_secret(c->host, type, &s);
+	int err = conn_secret(c->host, c->url, type, &s);
 
 	if (err == -ENOENT && !required)
 		return 0;
@@ -185,19 +195,60 @@ static int set_blob(struct conn *c, CURL *easy, CURLoption opt, const char *type
 	}
 	if (err) {
 		snprintf(msg, msglen, "%s: credential %s does not open (%s)", c->url, type,
-			 err == -EBADMSG ? "sealed for another host, or tampered with"
+			 err == -EBADMSG ? "sealed for another host or url, or tampered with"
 					 : strerror(-err));
 		return -EACCES;
 	}
-	struct curl_blob blob = { s.data, s.len, CURL_BLOB_COPY };
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&hs);
+	if (!hs) {
+		hs = calloc(1, sizeof(*hs));
+		if (!hs) {
+			secret_free(&s);
+			return -ENOMEM;
+		}
+		curl_easy_setopt(easy, CURLOPT_PRIVATE, hs);
+	}
+	if (hs->n == (int)(sizeof(hs->s) / sizeof(hs->s[0]))) {
+		secret_free(&s);
+		return -EIO;
+	}
+	hs->s[hs->n++] = s;
+	struct curl_blob blob = { s.data, s.len, CURL_BLOB_NOCOPY };
 	CURLcode cc = curl_easy_setopt(easy, opt, &blob);
-	secret_free(&s);
 	if (cc != CURLE_OK) {
 		snprintf(msg, msglen, "%s: curl refuses %s: %s", c->url, type,
 			 curl_easy_strerror(cc));
 		return -EIO;
 	}
 	return 0;
+}
+
+/* Takes the handle's secrets off it (the caller wipes them once curl no
+ * longer points at them). */
+static struct handle_secrets *take_secrets(CURL *easy)
+{
+	struct handle_secrets *hs = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&hs);
+	return hs;
+}
+
+static void free_secrets(struct handle_secrets *hs)
+{
+	if (!hs)
+		return;
+	for (int i = 0; i < hs->n; i++)
+		secret_free(&hs->s[i]);
+	free(hs);
+}
+
+void conn_handle_free(CURL *easy)
+{
+	if (!easy)
+		return;
+	struct handle_secrets *hs = take_secrets(easy);
+	curl_easy_cleanup(easy);
+	free_secrets(hs);
 }
 
 static int setup_tcp(struct conn *c, CURL *easy, char *msg, size_t msglen)
@@ -232,6 +283,10 @@ static curl_socket_t open_cloexec(void *arg, curlsocktype purpose, struct curl_s
 
 int conn_setup(struct conn *c, CURL *easy, char *msg, size_t msglen)
 {
+	if (atomic_load(&c->retired)) {
+		snprintf(msg, msglen, "%s: the host's url has changed", c->url);
+		return -EHOSTDOWN;
+	}
 	switch (c->kind) {
 	case CONN_UNIX:
 		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
@@ -262,7 +317,7 @@ CURL *conn_acquire(struct conn *c, int *err, char *msg, size_t msglen)
 	}
 	*err = conn_setup(c, easy, msg, msglen);
 	if (*err) {
-		curl_easy_cleanup(easy);
+		conn_handle_free(easy);
 		return NULL;
 	}
 	return easy;
@@ -274,8 +329,11 @@ void conn_release(struct conn *c, CURL *easy, bool worked)
 		return;
 	if (worked && c->kind != CONN_SSH) {
 		/* Options back to the defaults, so that it points at none of
-		 * the caller's memory; the connection and TLS session stay. */
+		 * the caller's memory (nor at the secrets, wiped below); the
+		 * connection and TLS session stay. */
+		struct handle_secrets *hs = take_secrets(easy);
 		curl_easy_reset(easy);
+		free_secrets(hs);
 		pthread_mutex_lock(&c->idle_lock);
 		if (c->nidle < CONN_IDLE_MAX) {
 			c->idle[c->nidle++] = easy;
@@ -283,7 +341,7 @@ void conn_release(struct conn *c, CURL *easy, bool worked)
 		}
 		pthread_mutex_unlock(&c->idle_lock);
 	}
-	curl_easy_cleanup(easy);
+	conn_handle_free(easy);
 }
 
 /* The base url of a tcp conn depends on the insecure setting. */
@@ -307,6 +365,12 @@ void conn_reset(struct conn *c)
 	drop_idle(c);
 	if (c->kind == CONN_SSH)
 		ssh_reset(c);
+}
+
+void conn_retire(struct conn *c)
+{
+	atomic_store(&c->retired, true);
+	conn_reset(c);
 }
 
 void conn_shutdown(void)

@@ -11,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cmdline.h"
 #include "docker.h"
 #include "follow.h"
 #include "log.h"
 #include "model.h"
+#include "format.h"
+#include "names.h"
+#include "objects.h"
 #include "stream.h"
 #include "tree.h"
 
@@ -95,18 +100,19 @@ static void show_ports(const struct container *c, struct buf *out)
 static int fetch_inspect(const struct node *n, bool tty, struct buf *out)
 {
 	char path[API_PATH_MAX];
+	int err = docker_path(path, sizeof(path), "/containers/%s/json", n->key);
 
-	snprintf(path, sizeof(path), "/containers/%s/json", n->key);
-	return host_fetch_json(n->host, path, out);
+	return err ? err : host_fetch_json(n->host, path, out);
 }
 
 static int fetch_stats(const struct node *n, bool tty, struct buf *out)
 {
 	char path[API_PATH_MAX];
-
 	/* one-shot: answers at once instead of sampling for a second. */
-	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false&one-shot=true", n->key);
-	return host_fetch_json(n->host, path, out);
+	int err = docker_path(path, sizeof(path), "/containers/%s/stats?stream=false&one-shot=true",
+			      n->key);
+
+	return err ? err : host_fetch_json(n->host, path, out);
 }
 
 /* ---- logs ------------------------------------------------------------------
@@ -175,7 +181,7 @@ static int parse_logs_name(const char *name, struct logs_opts *o)
 	return 0;
 }
 
-static void logs_path(const char *id, const struct logs_opts *o, char *path, size_t len)
+static int logs_path(const char *id, const struct logs_opts *o, char *path, size_t len)
 {
 	char tail[24];
 
@@ -183,9 +189,9 @@ static void logs_path(const char *id, const struct logs_opts *o, char *path, siz
 		snprintf(tail, sizeof(tail), "all");
 	else
 		snprintf(tail, sizeof(tail), "%ld", o->tail);
-	snprintf(path, len, "/containers/%s/logs?stdout=%d&stderr=%d&tail=%s&timestamps=%d"
-		 "&since=%ld&follow=%d", id, o->out, o->err, tail, o->timestamps, o->since,
-		 o->follow);
+	return docker_path(path, len, "/containers/%s/logs?stdout=%d&stderr=%d&tail=%s"
+			   "&timestamps=%d&since=%ld&follow=%d", id, o->out, o->err, tail,
+			   o->timestamps, o->since, o->follow);
 }
 
 static int fetch_logs(const struct node *n, bool tty, struct buf *out)
@@ -198,7 +204,9 @@ static int fetch_logs(const struct node *n, bool tty, struct buf *out)
 
 	if (parse_logs_name(n->sub, &o))
 		return -ENOENT;
-	logs_path(n->key, &o, path, sizeof(path));
+	err = logs_path(n->key, &o, path, sizeof(path));
+	if (err)
+		return err;
 	err = host_call(n->host, &call, &r);
 	if (!err && r.body.len) {
 		/* Without a tty the engine multiplexes stdout and stderr. */
@@ -234,8 +242,8 @@ static int container_follow(const struct caller *c, const struct node *n, struct
 	err = with_container(n, get_tty, &t);
 	if (err)
 		return err;
-	logs_path(n->key, &o, path, sizeof(path));
-	return follow_start(n->host, path, t.tty, NULL, s);
+	err = logs_path(n->key, &o, path, sizeof(path));
+	return err ? err : follow_start(n->host, path, t.tty, NULL, s);
 }
 
 static const struct container_attr container_attrs[] = {
@@ -275,7 +283,7 @@ static int containers_lookup(const struct caller *c, const struct node *dir, con
 	struct host *h = dir->host;
 	int err = 0;
 
-	if (strcmp(name, "ctl") == 0) {
+	if (strcmp(name, COLLECTION_CTL) == 0) {
 		node_child(child, dir, &containers_ctl_ops);
 		return 0;
 	}
@@ -293,13 +301,15 @@ static int containers_lookup(const struct caller *c, const struct node *dir, con
 
 static void list_cb(const char *name, void *v, void *arg)
 {
-	dirlist_add(arg, name, NODE_DIR);
+	const struct container *ct = v;
+
+	dirlist_add_ident(arg, name, NODE_DIR, tree_ident(ct->id));
 }
 
 static int containers_list(const struct caller *c, const struct node *dir, struct dirlist *out)
 {
 	if (tree_level(c, dir->host) >= containers_ctl_ops.read_level)
-		dirlist_add(out, "ctl", NODE_FILE);
+		dirlist_add(out, COLLECTION_CTL, NODE_FILE);
 	host_wait_listed(dir->host);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	map_foreach(&dir->host->container_names, list_cb, out);
@@ -317,6 +327,7 @@ static int containers_stat(const struct caller *c, const struct node *n, struct 
 
 const struct node_ops containers_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "container",
 	.read_level = LEVEL_VIEWER,
 	.error_file = true,
@@ -354,6 +365,7 @@ static int container_stat(const struct caller *c, const struct node *n, struct t
 
 	if (a && a->fetch)
 		st->live = true;
+	st->ident = tree_ident(n->key);   /* the container's id */
 	return with_container(n, get_mtime, &st->mtime);
 }
 
@@ -580,9 +592,13 @@ static int act(struct host *h, const char *method, const char *path, const char 
 }
 
 /* The read after an action must already see it: inspect again before the
- * write returns (the event that follows finds nothing new). */
-static void settle(struct host *h, const char *id)
+ * write returns (the event that follows finds nothing new), within what is
+ * left of the write's budget (docker.h).  Not after an action that got no
+ * answer: the engine is away or hung, and its events will tell. */
+static void settle(struct host *h, const char *id, int action_err)
 {
+	if (action_err == -ETIMEDOUT || action_err == -EHOSTDOWN || action_err == -EINTR)
+		return;
 	host_container_refresh(h, id);
 }
 
@@ -595,22 +611,33 @@ static bool parse_seconds(const char *s, long *out)
 	return !errno && end != s && !*end && *out >= 0 && *out <= 86400;
 }
 
-/* SIGKILL, KILL, 9: what `docker kill -s` takes. */
+/* What `docker kill -s` takes: 1..64, or a name with or without SIG
+ * (KILL, SIGHUP, SIGUSR1, RTMIN+3, SIGRTMAX-2), upper case. */
 static bool valid_signal(const char *s)
 {
 	size_t n = strlen(s);
+	const char *p = s;
 
 	if (!n || n > 16)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-		    s[i] != '+' && s[i] != '-')
-			return false;
 	if (isdigit((unsigned char)s[0])) {
 		long v;
 		return parse_seconds(s, &v) && v >= 1 && v <= 64;
 	}
-	return true;
+	if (!strncmp(p, "SIG", 3))
+		p += 3;
+	if (!isupper((unsigned char)*p))
+		return false;
+	while (isupper((unsigned char)*p) || isdigit((unsigned char)*p))
+		p++;
+	if (*p == '+' || *p == '-') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return !*p;
 }
 
 static const char ctl_usage[] =
@@ -646,33 +673,43 @@ static int ctl_write(const struct caller *c, const struct node *n, const char *d
 	if (!strcmp(verb, "start") || !strcmp(verb, "pause") || !strcmp(verb, "unpause")) {
 		if (arg)
 			goto bad;
-		snprintf(path, sizeof(path), "/containers/%s/%s", n->key, verb);
+		err = docker_path(path, sizeof(path), "/containers/%s/%s", n->key, verb);
 	} else if (!strcmp(verb, "stop") || !strcmp(verb, "restart")) {
 		if (arg && !parse_seconds(arg, &secs))
 			goto bad;
 		if (secs >= 0)
-			snprintf(path, sizeof(path), "/containers/%s/%s?t=%ld", n->key, verb, secs);
+			err = docker_path(path, sizeof(path), "/containers/%s/%s?t=%ld", n->key, verb,
+					  secs);
 		else
-			snprintf(path, sizeof(path), "/containers/%s/%s", n->key, verb);
+			err = docker_path(path, sizeof(path), "/containers/%s/%s", n->key, verb);
 		/* The engine waits up to the grace period, 10 s by default. */
 		timeout = ((secs >= 0 ? secs : 10) + 20) * 1000L;
 	} else if (!strcmp(verb, "kill")) {
-		if (arg && !valid_signal(arg))
-			goto bad;
-		snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", n->key,
-			 arg ? arg : "KILL");
+		if (arg && !valid_signal(arg)) {
+			argv_free(&a);
+			return tree_fail(-EINVAL, "not a signal: a number 1-64 or a name such as "
+					 "KILL, SIGTERM, SIGRTMIN+3 (upper case)");
+		}
+		/* "SIGRTMIN+3": the '+' reaches the engine as %2B, not a space. */
+		err = docker_path(path, sizeof(path), "/containers/%s/kill?signal=%s", n->key,
+				  arg ? arg : "KILL");
 	} else if (!strcmp(verb, "rm")) {
 		if (arg && strcmp(arg, "force"))
 			goto bad;
 		method = "DELETE";
-		snprintf(path, sizeof(path), "/containers/%s?force=%d", n->key, arg != NULL);
+		err = docker_path(path, sizeof(path), "/containers/%s?force=%d", n->key,
+				  arg != NULL);
 		timeout = 30000;
 	} else {
 		goto bad;
 	}
 	argv_free(&a);
+	if (err)
+		return tree_fail(err, "cannot name container %s in an API path", n->key);
+	/* The verb's deadline is the whole write's, settle included. */
+	docker_budget_begin(timeout ? timeout : DOCKER_DEFAULT_TIMEOUT_MS);
 	err = act(n->host, method, path, NULL, timeout, false, NULL);
-	settle(n->host, n->key);
+	settle(n->host, n->key, err);
 	return err;
 bad:
 	argv_free(&a);
@@ -690,17 +727,10 @@ const struct node_ops container_ctl_ops = {
 	.write = ctl_write,
 };
 
-/* Docker's own rule for container names. */
+/* Docker's own rule for container names (names.h). */
 static bool valid_container_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (!n || n > 128 || !isalnum((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
-			return false;
-	return true;
+	return name_object_valid(s);
 }
 
 static int name_write(const struct caller *c, const struct node *n, const char *data,
@@ -711,9 +741,12 @@ static int name_write(const struct caller *c, const struct node *n, const char *
 
 	if (err || !valid_container_name(name))
 		return tree_fail(-EINVAL, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
-	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s", n->key, name);
+	err = docker_path(path, sizeof(path), "/containers/%s/rename?name=%s", n->key, name);
+	if (err)
+		return tree_fail(err, "cannot name container %s in an API path", n->key);
+	docker_budget_begin(DOCKER_DEFAULT_TIMEOUT_MS);
 	err = act(n->host, "POST", path, NULL, 0, true, NULL);
-	settle(n->host, n->key);
+	settle(n->host, n->key, err);
 	return err;
 }
 
@@ -776,6 +809,34 @@ static int exec_read(const struct caller *c, const struct node *n, struct buf *o
 	return 0;
 }
 
+/* Below admin, exec only into containers an operator could have made:
+ * a shell in a privileged or host-bound container is root on the machine. */
+static int judge_exec(const struct caller *c, const struct node *n)
+{
+	struct allowlist_resolver r;
+	struct buf answer = BUF_INIT;
+	char path[API_PATH_MAX], why[512];
+	json_t *inspect = NULL;
+	int err;
+
+	if (tree_level(c, n->host) >= LEVEL_ADMIN)
+		return 0;
+	err = docker_path(path, sizeof(path), "/containers/%s/json", n->key);
+	if (err)
+		return tree_fail(err, "bad container id");
+	err = act(n->host, "GET", path, NULL, 0, false, &answer);
+	if (!err) {
+		inspect = json_loadb(answer.data ? answer.data : "", answer.len, 0, NULL);
+		objects_resolver(n->host, &r);
+		err = allowlist_judge_container(inspect, &r, why, sizeof(why));
+		if (err)
+			err = err == -EACCES ? tree_deny("exec: %s", why) : tree_fail(err, "%s", why);
+	}
+	json_decref(inspect);
+	buf_free(&answer);
+	return err;
+}
+
 static int exec_write(const struct caller *c, const struct node *n, const char *data, size_t len,
 		      struct buf *out)
 {
@@ -791,15 +852,33 @@ static int exec_write(const struct caller *c, const struct node *n, const char *
 		return tree_fail(-EINVAL, "write one command line (split like a shell does, "
 				 "not run through one)");
 	}
+	/* exec_timeout bounds the whole exec: the judging inspect, the
+	 * exec's creation, its run and its exit code. */
+	docker_budget_begin(containers_exec_timeout_ms);
+	err = judge_exec(c, n);
+	if (err) {
+		argv_free(&a);
+		return err;
+	}
 	json_t *cmd = json_array();
-	for (int i = 0; i < a.n; i++)
-		json_array_append_new(cmd, json_string(a.v[i]));
+	for (int i = 0; i < a.n && cmd; i++) {
+		/* NULL for a word that is not UTF-8: never run what is left */
+		if (json_array_append_new(cmd, json_string(a.v[i]))) {
+			json_decref(cmd);
+			cmd = NULL;
+		}
+	}
 	argv_free(&a);
+	if (!cmd)
+		return tree_fail(-EINVAL, "exec: a word that is not UTF-8 text cannot be sent");
 	json_t *body = json_pack("{s:b, s:b, s:o}", "AttachStdout", 1, "AttachStderr", 1, "Cmd", cmd);
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	snprintf(path, sizeof(path), "/containers/%s/exec", n->key);
-	err = act(n->host, "POST", path, text, 0, false, &answer);
+	err = docker_path(path, sizeof(path), "/containers/%s/exec", n->key);
+	if (err)
+		err = tree_fail(err, "cannot name container %s in an API path", n->key);
+	else
+		err = act(n->host, "POST", path, text, 0, false, &answer);
 	free(text);
 	if (err)
 		goto out;
@@ -811,7 +890,10 @@ static int exec_write(const struct caller *c, const struct node *n, const char *
 		goto out;
 	}
 	buf_reset(&answer);
-	snprintf(path, sizeof(path), "/exec/%s/start", eid);
+	if (docker_path(path, sizeof(path), "/exec/%s/start", eid)) {
+		err = tree_fail(-EIO, "the engine gave an exec id that names no object: %s", eid);
+		goto out;
+	}
 	err = act(n->host, "POST", path, "{\"Detach\":false,\"Tty\":false}",
 		  containers_exec_timeout_ms, false, &answer);
 	if (err)
@@ -823,7 +905,10 @@ static int exec_write(const struct caller *c, const struct node *n, const char *
 		buf_puts(&output, "\n[dockfs: output cut]\n");
 	}
 	buf_reset(&answer);
-	snprintf(path, sizeof(path), "/exec/%s/json", eid);
+	if (docker_path(path, sizeof(path), "/exec/%s/json", eid)) {
+		err = -EIO;   /* cannot be: the same eid made the start's path */
+		goto out;
+	}
 	err = act(n->host, "GET", path, NULL, 0, false, &answer);
 	if (err)
 		goto out;
@@ -864,18 +949,59 @@ const struct node_ops container_exec_ops = {
 	.write = exec_write,
 };
 
-/* ---- containers/ctl: create and run ---------------------------------------- */
+/* ---- containers/.ctl: create and run ---------------------------------------- */
 
 static const char create_usage[] =
 	"create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
 	"run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
 	"{ ...the Docker API's create body, with \"Name\"... }\n"
-	"OPTIONS: --name NAME, -e/--env K=V, -l/--label K=V, --restart POLICY,\n"
-	"  -p/--publish [IP:]HOSTPORT:PORT[/PROTO], -w/--workdir DIR, -u/--user USER,\n"
-	"  --entrypoint CMD, -h/--hostname NAME, --network NAME, -v/--volume SRC:DST[:ro],\n"
-	"  --mount type=T,source=S,target=D[,readonly], -t/--tty, and for admins:\n"
-	"  --privileged, --cap-add CAP, --device PATH, --pid host, --ipc host,\n"
-	"  --uts host, --security-opt OPT\n";
+	"OPTIONS: docker run's, with its syntax (-dit, --opt=value, --bool=false):\n"
+	"  --name NAME, -e/--env K=V, -l/--label K=V, --restart POLICY, --rm, -d, -i, -t,\n"
+	"  -p/--publish [IP:][HOSTPORT:]PORT[/PROTO], -P, --expose PORT[-END][/PROTO],\n"
+	"  -w/--workdir DIR, -u/--user USER, --entrypoint CMD, -h/--hostname NAME,\n"
+	"  --domainname NAME, --network NAME, --network-alias A, --ip IP, --ip6 IP,\n"
+	"  -v/--volume SRC:DST[:ro] or DST, --mount type=T,source=S,target=D[,...],\n"
+	"  --tmpfs PATH[:OPTS], -m/--memory SIZE, --memory-swap SIZE,\n"
+	"  --memory-reservation SIZE, --memory-swappiness N, --cpus N, -c/--cpu-shares N,\n"
+	"  --cpu-period N, --cpu-quota N, --cpuset-cpus L, --cpuset-mems L, --blkio-weight N,\n"
+	"  --pids-limit N, --shm-size SIZE, --health-cmd CMD, --health-interval D,\n"
+	"  --health-timeout D, --health-retries N, --health-start-period D,\n"
+	"  --health-start-interval D, --no-healthcheck, --log-driver D, --log-opt K=V,\n"
+	"  --add-host HOST:IP, --dns IP, --dns-option OPT, --dns-search DOMAIN,\n"
+	"  --ulimit NAME=SOFT[:HARD], --stop-signal SIG, --stop-timeout N, --read-only,\n"
+	"  --init, --pull missing|never, --cap-drop CAP, --group-add GROUP;\n"
+	"  for admins: --privileged, --cap-add CAP, --device PATH, --pid, --ipc, --uts,\n"
+	"  --userns, --cgroupns, --security-opt OPT, --sysctl K=V, --oom-score-adj N,\n"
+	"  --oom-kill-disable, --cgroup-parent P, --runtime R, --link C, --volumes-from C,\n"
+	"  host paths in -v/--mount, log drivers other than json-file, local, journald, none\n"
+	"SIZE: 512m, 1g; D: 1m30s, 500ms (see dockfs(5))\n";
+
+/* The label a create without a name carries (dockfs(5)). */
+#define REQUEST_LABEL "com.dockfs.request"
+
+/* A random UUID (version 4) for REQUEST_LABEL. */
+static void request_id(char *out, size_t len)
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+static void add_request_label(json_t *body, const char *request)
+{
+	json_t *labels = json_object_get(body, "Labels");
+
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		json_object_set_new(body, "Labels", labels);
+	}
+	json_object_set_new(labels, REQUEST_LABEL, json_string(request));
+}
 
 static int create_read(const struct caller *c, const struct node *n, struct buf *out)
 {
@@ -902,9 +1028,15 @@ static int create_write(const struct caller *c, const struct node *n, const char
 		/* Duplicate keys are refused: what is checked must be what the
 		 * engine decodes. */
 		body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-		if (!body || !json_is_object(body)) {
+		/* je is filled only when the parse fails: an array parses. */
+		if (!body)
+			return tree_fail(-EINVAL, "bad JSON: %s (line %d, column %d)", je.text,
+					 je.line, je.column);
+		if (!json_is_object(body)) {
+			err = tree_fail(-EINVAL, "a create body is a JSON object, not %s",
+					format_json_kind(body));
 			json_decref(body);
-			return tree_fail(-EINVAL, "bad JSON: %s (line %d)", je.text, je.line);
+			return err;
 		}
 		const char *nm = json_string_value(json_object_get(body, "Name"));
 		if (nm && !(name = strdup(nm)))
@@ -932,19 +1064,39 @@ static int create_write(const struct caller *c, const struct node *n, const char
 		err = tree_fail(-EINVAL, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
 		goto out;
 	}
-	/* The allowlist judges the final body, whatever syntax made it. */
-	if (tree_level(c, n->host) < LEVEL_ADMIN &&
-	    access_check_container_spec(body, why, sizeof(why)) < 0) {
-		err = tree_deny("%s", why);
+	/* Below admin the body sent is the one the allowlist writes, whatever
+	 * syntax made it. */
+	err = objects_judge_body(c, n->host, ALLOW_CONTAINER, &body);
+	if (err)
 		goto out;
+	/* Without a name, a create that times out would leave the user no
+	 * way to find what the engine may make later: a label does. */
+	char request[40] = "";
+	if (!name) {
+		request_id(request, sizeof(request));
+		add_request_label(body, request);
+		char rid[80];
+		snprintf(rid, sizeof(rid), "%s=%s", REQUEST_LABEL, request);
+		tree_set_resource(rid);
 	}
 	char *text = json_dumps(body, JSON_COMPACT);
+	docker_budget_begin(DOCKER_DEFAULT_TIMEOUT_MS);
 	if (name)
-		snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+		err = docker_path(path, sizeof(path), "/containers/create?name=%s", name);
 	else
-		snprintf(path, sizeof(path), "/containers/create");
-	err = act(n->host, "POST", path, text, 0, true, &answer);
+		err = docker_path(path, sizeof(path), "/containers/create");
+	if (!err)
+		err = act(n->host, "POST", path, text, 0, true, &answer);
+	else
+		err = tree_fail(err, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
 	free(text);
+	if (err == -ETIMEDOUT && request[0]) {
+		char said[400];
+
+		snprintf(said, sizeof(said), "%s", tree_fail_message());
+		err = tree_fail(err, "%s; find it by its label: docker ps -a --filter label=%s=%s",
+				said, REQUEST_LABEL, request);
+	}
 	if (err)
 		goto out;
 	json_t *reply = json_loadb(answer.data, answer.len, 0, NULL);
@@ -952,13 +1104,14 @@ static int create_write(const struct caller *c, const struct node *n, const char
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(reply, "Id")) ?: "");
 	json_decref(reply);
 	if (start && id[0]) {
-		snprintf(path, sizeof(path), "/containers/%s/start", id);
-		err = act(n->host, "POST", path, NULL, 0, false, NULL);
+		err = docker_path(path, sizeof(path), "/containers/%s/start", id);
+		err = err ? tree_fail(-EIO, "the engine gave an id that names no object: %s", id)
+			  : act(n->host, "POST", path, NULL, 0, false, NULL);
 	}
 	if (id[0]) {
 		if (!name)
 			tree_set_resource(id);
-		settle(n->host, id);
+		settle(n->host, id, err);
 		if (out)
 			buf_printf(out, "%s\n", id);
 	}

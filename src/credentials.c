@@ -7,7 +7,16 @@
  * Writing sets (sealed in the vault), unlink removes; reading shows what is
  * safe to show: a certificate's SHA-256 fingerprint, "set", or "unset",
  * never the secret.  Admin only.  A write is gathered until close (a PEM
- * file comes in several write(2) calls) and reconnects the host.
+ * file comes in several write(2) calls) and reconnects the host.  A value
+ * is sealed for the host's url (vault.h): a changed url drops them all.
+ *
+ * Any order: a host made by mkdir takes its credentials before its url.
+ * They wait in the daemon's guarded memory (struct setup_cred, model.h),
+ * not in the registry, which holds only hosts with a url; the first url
+ * written (by a global admin: hosts.c) registers the host with them, each
+ * sealed for that url, in one transaction (vault_register).  So every
+ * stored credential was sealed for a url, and a credential never follows a
+ * url that changes from one engine to another.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +30,7 @@
 
 #include "model.h"
 #include "store.h"
+#include "text.h"
 #include "tree.h"
 #include "vault.h"
 
@@ -81,8 +91,19 @@ static void cred_type(const struct node *n, char *out, size_t len)
 	snprintf(out, len, "%.3s/%s", n->key, f->name);
 }
 
+/* With h->setup_lock held: the setup credential of that type, or NULL. */
+static struct setup_cred **setup_find(struct host *h, const char *type)
+{
+	struct setup_cred **p = &h->setup_creds;
+
+	while (*p && strcmp((*p)->type, type) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
 static int cred_unlink(const struct caller *c, const struct node *dir, const char *name)
 {
+	struct host *h = dir->host;
 	struct node child;
 	char type[64];
 	int err = cred_lookup(c, dir, name, &child);
@@ -90,9 +111,21 @@ static int cred_unlink(const struct caller *c, const struct node *dir, const cha
 	if (err)
 		return err;
 	cred_type(&child, type, sizeof(type));
-	err = store_cred_remove(tree_ctx()->store, dir->host->name, type);
-	if (!err)
-		fleet_host_reconnect(dir->host->fleet, dir->host->name);
+	pthread_mutex_lock(&h->setup_lock);
+	err = store_cred_remove(tree_ctx()->store, h->name, type);
+	if (err == -ENOENT) {
+		struct setup_cred **p = setup_find(h, type), *gone = *p;
+
+		if (gone) {
+			*p = gone->next;
+			gone->next = NULL;
+			setup_creds_free(gone);
+			err = 0;
+		}
+	} else if (!err) {
+		fleet_host_reconnect(h->fleet, h->name);
+	}
+	pthread_mutex_unlock(&h->setup_lock);
 	node_release(&child);
 	return err;
 }
@@ -116,16 +149,20 @@ static int cred_read(const struct caller *c, const struct node *n, struct buf *o
 	int err;
 
 	cred_type(n, type, sizeof(type));
+	pthread_mutex_lock(&n->host->setup_lock);
 	err = store_cred_get(tree_ctx()->store, n->host->name, type, &rec);
-	if (err == -ENOENT) {
-		tree_scalar(out, "unset");
-		return 0;
+	if (!err) {
+		tree_scalar(out, rec.metadata ? rec.metadata : "set");
+		store_cred_free_fields(&rec);
+	} else if (err == -ENOENT) {
+		/* written before the url: shown as it will be once stored */
+		struct setup_cred *sc = *setup_find(n->host, type);
+
+		tree_scalar(out, sc ? sc->metadata : "unset");
+		err = 0;
 	}
-	if (err)
-		return err;
-	tree_scalar(out, rec.metadata ? rec.metadata : "set");
-	store_cred_free_fields(&rec);
-	return 0;
+	pthread_mutex_unlock(&n->host->setup_lock);
+	return err;
 }
 
 /* "sha256:AB:CD:..." of the certificate's DER, as openssl x509 -fingerprint. */
@@ -152,6 +189,9 @@ static bool looks_like_key(const char *data, size_t len)
 {
 	return memmem(data, len, "-----BEGIN ", 11) && memmem(data, len, "PRIVATE KEY-----", 16);
 }
+
+static int setup_keep(struct host *h, const char *type, const char *data, size_t len,
+		      const char *meta);
 
 static int cred_write(const struct caller *c, const struct node *n, const char *data,
 		      size_t len, struct buf *out)
@@ -181,22 +221,105 @@ static int cred_write(const struct caller *c, const struct node *n, const char *
 		if (len == 0 || memchr(data, '\n', len) || memchr(data, '\0', len))
 			return tree_fail(-EINVAL, "%s: one line of text", type);
 		break;
-	case CRED_TEXT:
-		if (memchr(data, '\0', len))
-			return tree_fail(-EINVAL, "%s: text lines (known_hosts format)", type);
+	case CRED_TEXT: {
+		char why[128];
+
+		/* the file is binary for its password neighbour: known_hosts
+		 * is text, checked here as tree_write checks text files */
+		text_explain(data, len, why, sizeof(why));
+		if (why[0])
+			return tree_fail(-EINVAL, "%s: text lines (known_hosts format): %s", type,
+					 why);
 		size_t lines = len && data[len - 1] != '\n';
 		for (size_t i = 0; i < len; i++)
 			lines += data[i] == '\n';
 		snprintf(meta, sizeof(meta), "set (%zu line%s)", lines, lines == 1 ? "" : "s");
 		break;
 	}
+	}
+	pthread_mutex_lock(&n->host->setup_lock);
 	err = vault_put(tree_ctx()->vault, tree_ctx()->store, n->host->name, type, data, len, meta);
 	if (err == -ENOENT)
-		return tree_fail(-EINVAL, "host %s has no url yet: write its url first", n->host->name);
-	if (err)
-		return err;
-	fleet_host_reconnect(n->host->fleet, n->host->name);
+		err = setup_keep(n->host, type, data, len, meta);
+	else if (!err)
+		fleet_host_reconnect(n->host->fleet, n->host->name);
+	pthread_mutex_unlock(&n->host->setup_lock);
+	if (err == -ESTALE)
+		return tree_fail(-EBUSY, "the url of host %s changed while %s was written (which "
+				 "dropped its credentials): write it again", n->host->name, type);
+	return err;
+}
+
+/* With h->setup_lock held, the host not registered (no url yet): keeps
+ * the value for the first url (cred_host_set_url), replacing one of that
+ * type. */
+static int setup_keep(struct host *h, const char *type, const char *data, size_t len,
+		      const char *meta)
+{
+	struct setup_cred **p = setup_find(h, type), *sc = calloc(1, sizeof(*sc));
+
+	if (!sc || !(sc->metadata = strdup(meta)) || secret_alloc(&sc->value, len)) {
+		setup_creds_free(sc);
+		return -ENOMEM;
+	}
+	snprintf(sc->type, sizeof(sc->type), "%s", type);
+	memcpy(sc->value.data, data, len);
+	if (*p) {
+		sc->next = (*p)->next;
+		(*p)->next = NULL;
+		setup_creds_free(*p);
+	}
+	*p = sc;
 	return 0;
+}
+
+/* put() for fleet_host_set_url_with: the registration with what was
+ * written before the url. */
+static int register_first(struct store *st, const char *name, const char *url, void *arg)
+{
+	struct host *h = arg;
+	struct vault_item items[8];
+	size_t n = 0;
+	char *description;
+	bool insecure;
+	int err;
+
+	for (struct setup_cred *sc = h->setup_creds; sc && n < 8; sc = sc->next)
+		items[n++] = (struct vault_item){ sc->type, sc->value.data, sc->value.len,
+						  sc->metadata };
+	pthread_rwlock_rdlock(&h->lock);
+	insecure = h->insecure;
+	description = h->description ? strdup(h->description) : NULL;
+	pthread_rwlock_unlock(&h->lock);
+	err = vault_register(tree_ctx()->vault, st, name, url, insecure, description, items, n);
+	free(description);
+	return err;
+}
+
+int cred_host_set_url(struct host *h, const char *url)
+{
+	char id[STORE_ID_LEN + 1];
+	int err = store_host_id(tree_ctx()->store, h->name, id);
+
+	if (err == -ENOENT) {
+		err = fleet_host_set_url_with(h->fleet, h->name, url, register_first, h);
+		if (!err) {
+			setup_creds_free(h->setup_creds);
+			h->setup_creds = NULL;
+		}
+	} else if (!err) {
+		err = fleet_host_set_url(h->fleet, h->name, url);
+	}
+	return err;
+}
+
+int cred_host_setup_write(struct host *h, int (*set)(struct host *h, const char *value),
+			  const char *value)
+{
+	pthread_mutex_lock(&h->setup_lock);
+	int err = set(h, value);
+	pthread_mutex_unlock(&h->setup_lock);
+	return err;
 }
 
 const struct node_ops cred_file_ops = {
@@ -207,6 +330,9 @@ const struct node_ops cred_file_ops = {
 	.remove_level = LEVEL_ADMIN,
 	.secret = true,
 	.buffered = true,
+	/* A password is any bytes; PEM and known_hosts are checked by
+	 * their own parsers (cred_write). */
+	.binary = true,
 	.read = cred_read,
 	.write = cred_write,
 };

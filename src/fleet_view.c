@@ -88,6 +88,7 @@ static int view_lookup(const struct caller *c, const struct node *dir, const cha
 }
 
 struct newest_ctx {
+	const struct caller *c;
 	bool images;
 	struct timespec t;
 };
@@ -97,6 +98,8 @@ static void newest_cb(struct host *h, void *arg)
 	struct newest_ctx *nc = arg;
 	struct timespec t;
 
+	if (tree_level(nc->c, h) < LEVEL_VIEWER)
+		return;
 	pthread_rwlock_rdlock(&h->lock);
 	t = h->changed[nc->images ? OBJ_IMAGE : OBJ_KINDS];
 	pthread_rwlock_unlock(&h->lock);
@@ -104,13 +107,16 @@ static void newest_cb(struct host *h, void *arg)
 		nc->t = t;
 }
 
-/* A view changes when any host's list of that kind changes. */
+/* A view changes when the list of that kind of a host the caller may see
+ * changes: the time says nothing of the others' hosts, and differs by
+ * caller. */
 static int view_stat(const struct caller *c, const struct node *n, struct tree_stat *st)
 {
-	struct newest_ctx nc = { is_images(n), { 0, 0 } };
+	struct newest_ctx nc = { c, is_images(n), { 0, 0 } };
 
 	fleet_foreach_host(tree_ctx()->fleet, newest_cb, &nc);
 	st->mtime = nc.t;
+	st->per_caller = true;
 	return 0;
 }
 

@@ -93,7 +93,7 @@ static void *follow_thread(void *arg)
 		long status = 0;
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 		err = stopping(f) ? 0 : docker_errno(status, cc, false);
-		curl_easy_cleanup(easy);
+		conn_handle_free(easy);
 		curl_slist_free_all(hdr);
 	}
 	stream_end(f->s, err);

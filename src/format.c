@@ -84,6 +84,10 @@ void format_container_status(const struct container_state *s, time_t now,
 		} else if (s->restarting) {
 			format_human_duration(now - s->finished, d, sizeof(d));
 			buf_printf(out, "Restarting (%d) %s ago", s->exit_code, d);
+		} else if (s->started == 0) {
+			/* Known running from the list, not yet inspected (or
+			 * its inspect hangs): no start time to count from. */
+			buf_puts(out, "Up");
 		} else {
 			format_human_duration(now - s->started, d, sizeof(d));
 			buf_printf(out, "Up %s", d);
@@ -166,4 +170,26 @@ bool format_json(const json_t *j, struct buf *out)
 	buf_puts(out, "\n");
 	free(s);
 	return true;
+}
+
+const char *format_json_kind(const json_t *j)
+{
+	switch (j ? json_typeof(j) : JSON_NULL) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	case JSON_NULL:
+		break;
+	}
+	return j ? "null" : "nothing";
 }

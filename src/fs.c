@@ -1,9 +1,11 @@
 /* fs.c - the FUSE front end: one low-level ops table over the tree core.
  *
- * An inode is a path in the tree; the kernel's lookup counts keep it alive
- * (passthrough_ll style: the inode pointer is the fuse_ino_t).  Identity is
- * the path, so a renamed or removed object simply stops resolving.  Both
- * sessions of a private mount (below) share the inode table.
+ * An inode is a path in the tree and the object it names (tree_stat.ident,
+ * a container's id); the kernel's lookup counts keep it alive
+ * (passthrough_ll style: the inode pointer is the fuse_ino_t).  A renamed
+ * or removed object simply stops resolving, and a new object under an old
+ * name gets a new inode (inode_ref).  Both sessions of a private mount
+ * (below) share the inode table.
  *
  * Two ways to serve a file (DESIGN.md 3b):
  *
@@ -19,12 +21,17 @@
  *   cache: a warm read sends no message.  The page cache stops a read at
  *   the kernel's st_size, so each inode keeps the content whose size and
  *   mtime the kernel was last told (in a lookup, getattr or setattr
- *   reply), and reads serve that content, never a newer one: a read can
- *   then never come back one byte short.  The notifier drops the kernel's
- *   copy of every file the engines change (fs_inval_file) before it
- *   touches it.  A file that needs an open of its own is shown as a
- *   symlink to the same path in the companion mount, a second session
- *   of this daemon served the shared way.
+ *   reply), and reads serve that content, never a newer one.  That does
+ *   not close every gap, and no daemon can: two getattrs sent together
+ *   carry one attr_version, so the kernel keeps whichever reply it applies
+ *   first, which may be the older content; and a reader that passed the
+ *   size check may have its page fetched after another caller's getattr
+ *   moved the snapshot on.  A read racing a change that lengthens the file
+ *   can then end at the old size (dockfs(1) PRIVATE MOUNT says so).  The
+ *   notifier drops the kernel's copy of every file the engines change
+ *   (fs_inval_file) before it touches it.  A file that needs an open of
+ *   its own is shown as a symlink to the same path in the companion
+ *   mount, a second session of this daemon served the shared way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +49,7 @@
 
 #include <sodium.h>
 
+#include "docker.h"
 #include "fs.h"
 #include "log.h"
 #include "loop.h"
@@ -59,6 +67,12 @@ struct inode {
 	char *path;            /* "" for the root, else "/a/b" */
 	uint64_t nlookup;
 	ino_t number;          /* st_ino shown to programs */
+	/* The object the path named when the inode was made (tree_stat.ident);
+	 * another object under the same name gets a new inode, and this one
+	 * leaves the table (detached) until the kernel forgets it. */
+	uint64_t ident;
+	bool detached;
+	uint64_t generation;   /* fixed: the kernel takes a change for a stale inode */
 	/* Made by open(O_CREAT) on a private mount: not in the table, a
 	 * regular file until the kernel forgets it (see fs_create). */
 	bool created;
@@ -79,14 +93,22 @@ void fs_set_session(struct fuse_session *se, const struct fs_options *opts)
 	session_opts = opts;
 }
 
+bool fs_shared(void)
+{
+	return session_opts && session_opts->shared;
+}
+
 static pthread_mutex_t itable_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map itable = MAP_INIT;   /* path -> struct inode */
 static struct inode root_inode = { .path = "", .nlookup = 1, .number = FUSE_ROOT_ID,
 				   .snap_lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* st_ino: a hash of the path, so readdir (which has no inode at hand) and
- * stat agree, and numbers are stable across remounts. */
-static ino_t path_number(const char *parent, const char *name)
+/* st_ino: a hash of the path and of the object it names (ident, 0 for
+ * none), so readdir (which has no inode at hand, but the listing's
+ * idents) and stat agree, numbers are stable across remounts, and a name
+ * removed and made again shows another number (tar --listed-incremental,
+ * rsync and find -samefile tell them apart). */
+static ino_t path_number(const char *parent, const char *name, uint64_t ident)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *parts[3] = { parent, name ? "/" : "", name ? name : "" };
@@ -96,8 +118,14 @@ static ino_t path_number(const char *parent, const char *name)
 			h ^= (unsigned char)*p;
 			h *= 1099511628211ULL;
 		}
+	for (int i = 0; ident && i < 8; i++) {
+		h ^= (ident >> (8 * i)) & 0xff;
+		h *= 1099511628211ULL;
+	}
 	return h > FUSE_ROOT_ID ? (ino_t)h : (ino_t)(h + 2);
 }
+
+static atomic_ullong generation;   /* fuse_entry_param.generation of new inodes */
 
 enum handle_kind { HANDLE_FILE, HANDLE_DIR, HANDLE_STREAM };
 
@@ -152,6 +180,9 @@ struct handle {
 	 * in guarded memory wiped at release; acted on at flush. */
 	bool buffered;
 	bool gathered_dirty;
+	/* A write went past GATHER_MAX: the close acts on nothing (a key cut
+	 * at 256 KiB is not the key written) and fails again. */
+	bool gathered_too_big;
 	struct secret gathered;   /* GATHER_MAX bytes, len = what was written */
 	char path[];
 };
@@ -166,8 +197,13 @@ static fuse_ino_t ino_of(struct inode *in)
 	return in == &root_inode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
 }
 
-/* Returns the inode of path with one more lookup reference. */
-static struct inode *inode_ref(const char *path)
+/* Returns the inode of path, naming the object ident, with one more
+ * lookup reference.  An inode of the path that named another object is
+ * detached (the kernel keeps it until it forgets it, and finds it gone:
+ * fs_getattr), and a new one made: the kernel must never take a new
+ * container for the one that had its name.  any: whatever it names (an
+ * entry on its way out). */
+static struct inode *inode_ref(const char *path, uint64_t ident, bool any)
 {
 	struct inode *in;
 
@@ -175,12 +211,19 @@ static struct inode *inode_ref(const char *path)
 		return &root_inode;
 	pthread_mutex_lock(&itable_lock);
 	in = map_get(&itable, path);
+	if (in && !any && in->ident != ident) {
+		map_del(&itable, path);
+		in->detached = true;
+		in = NULL;
+	}
 	if (!in) {
 		in = calloc(1, sizeof(*in));
 		if (!in || !(in->path = strdup(path)))
 			abort();
-		in->number = path_number(path, NULL);
+		in->ident = ident;
+		in->number = path_number(path, NULL, ident);
 		pthread_mutex_init(&in->snap_lock, NULL);
+		in->generation = atomic_fetch_add(&generation, 1) + 1;
 		map_put(&itable, in->path, in);
 	}
 	in->nlookup++;
@@ -203,7 +246,7 @@ static void inode_unref(struct inode *in, uint64_t n)
 	pthread_mutex_lock(&itable_lock);
 	in->nlookup -= n < in->nlookup ? n : in->nlookup;
 	if (in->nlookup == 0) {
-		if (!in->created)
+		if (!in->created && !in->detached)
 			map_del(&itable, in->path);
 		inode_free(in);
 	}
@@ -220,7 +263,7 @@ static struct inode *inode_created(const char *path)
 
 	if (!in || !(in->path = strdup(path)))
 		abort();
-	in->number = path_number(path, NULL);
+	in->number = path_number(path, NULL, 0);
 	in->nlookup = 1;
 	in->created = true;
 	pthread_mutex_init(&in->snap_lock, NULL);
@@ -372,10 +415,12 @@ static void reply_entry(fuse_req_t req, const char *path)
 		return;
 	}
 	memset(&e, 0, sizeof(e));
-	struct inode *in = inode_ref(path);
+	struct inode *in = inode_ref(path, ts.ident, false);
 	e.ino = ino_of(in);
+	e.generation = in->generation;
 	e.attr_timeout = timeout;
-	e.entry_timeout = options(req)->entry_timeout;
+	/* A gated name is asked for again at every lookup (fs_options.shared). */
+	e.entry_timeout = ts.gated && options(req)->shared ? 0 : options(req)->entry_timeout;
 	kernel_attr(req, in, &ts, &content, &e.attr);
 	buf_free(&content);
 	if (fuse_reply_entry(req, &e) != 0)
@@ -585,7 +630,7 @@ static void reply_vanishing(fuse_req_t req, const char *path, enum node_type typ
 
 	clock_gettime(CLOCK_REALTIME, &ts.mtime);
 	memset(&e, 0, sizeof(e));
-	struct inode *in = inode_ref(path);
+	struct inode *in = inode_ref(path, 0, true);
 	e.ino = ino_of(in);
 	fill_stat(&ts, in->number, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0)
@@ -645,6 +690,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	err = kernel_stat(req, in->path, &ts, &content, &timeout);
 
+	/* The path names another object now: this inode's is gone. */
+	if (!err && in != &root_inode && ts.ident != in->ident)
+		err = -ENOENT;
 	if (err) {
 		buf_free(&content);
 		fuse_reply_err(req, -err);
@@ -879,6 +927,11 @@ static void open_stream(fuse_req_t req, const struct caller *c, const char *path
 
 static void read_stream(fuse_req_t req, struct stream_handle *sh, size_t size)
 {
+	/* Before req is published in sh->pending: once it is, the producer
+	 * may answer and free it at any moment.  Outside sh->lock, as the
+	 * callback runs at once if req was already interrupted (and then
+	 * finds nothing pending: fuse_req_interrupted() below catches it). */
+	fuse_req_interrupt_func(req, stream_interrupted, sh);
 	pthread_mutex_lock(&sh->lock);
 	if (sh->pending) {
 		/* One waiting read per open file; a second is a caller bug. */
@@ -889,17 +942,13 @@ static void read_stream(fuse_req_t req, struct stream_handle *sh, size_t size)
 	sh->pending = req;
 	sh->pending_size = size;
 	answer_pending(sh);
-	bool waiting = sh->pending == req;
-	if (waiting && sh->nonblock) {
+	if (sh->pending == req && (sh->nonblock || fuse_req_interrupted(req))) {
 		sh->pending = NULL;
 		pthread_mutex_unlock(&sh->lock);
-		fuse_reply_err(req, EAGAIN);
+		fuse_reply_err(req, sh->nonblock ? EAGAIN : EINTR);
 		return;
 	}
 	pthread_mutex_unlock(&sh->lock);
-	/* Outside the lock: the callback runs at once if already interrupted. */
-	if (waiting)
-		fuse_req_interrupt_func(req, stream_interrupted, sh);
 }
 
 static void release_stream(struct stream_handle *sh)
@@ -971,8 +1020,10 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
  * returns, so that `echo stop > ctl; cat state` reads the new state. */
 static void settle(void)
 {
+	/* Within what is left of the write's budget (docker.h). */
 	if (session_opts && session_opts->kernel_cached)
-		notify_settle(SETTLE_MAX_MS);
+		notify_settle(docker_budget_left(SETTLE_MAX_MS) < SETTLE_MAX_MS
+			      ? docker_budget_left(SETTLE_MAX_MS) : SETTLE_MAX_MS);
 }
 
 static void handle_put(struct handle *h)
@@ -1099,8 +1150,22 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	atomic_init(&h->refs, 1);
 	pthread_mutex_init(&h->lock, NULL);
 	h->opener = c;
+	/* A new file of a directory that gathers its files (a stack's): cp
+	 * writes it in pieces, and it is given whole at close like an
+	 * existing one opened for writing (fs_open). */
+	if (ts.buffered) {
+		h->buffered = true;
+		if (secret_alloc(&h->gathered, GATHER_MAX) != 0) {
+			handle_put(h);
+			fuse_reply_err(req, ENOMEM);
+			free(path);
+			return;
+		}
+		h->gathered.len = 0;
+	}
 	memset(&e, 0, sizeof(e));
-	struct inode *in = options(req)->kernel_cached ? inode_created(path) : inode_ref(path);
+	struct inode *in = options(req)->kernel_cached ? inode_created(path)
+						       : inode_ref(path, 0, true);
 	e.ino = ino_of(in);
 	e.attr_timeout = 0;
 	e.entry_timeout = 0;
@@ -1196,6 +1261,20 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		pthread_mutex_lock(&h->lock);
 		if (off < 0 || (size_t)off + size > GATHER_MAX) {
 			err = EFBIG;
+			if (!h->gathered_too_big) {
+				/* Said once in `error` and the audit, as any
+				 * refused write is. */
+				loop_may_block();
+				tree_write_refused(&h->opener, h->path, -EFBIG,
+						   "%s takes at most %d bytes: nothing was set",
+						   strrchr(h->path, '/') + 1, GATHER_MAX);
+			}
+			h->gathered_too_big = true;
+			h->gathered_dirty = false;
+			sodium_memzero(h->gathered.data, h->gathered.len);
+			h->gathered.len = 0;
+		} else if (h->gathered_too_big) {
+			err = EFBIG; /* the rest of a write already refused */
 		} else {
 			memcpy(h->gathered.data + off, data, size);
 			if ((size_t)off + size > h->gathered.len)
@@ -1212,8 +1291,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	}
 	/* Judged as the opener, never as whoever holds the fd now. */
 	loop_may_block();
+	bool began = docker_budget_begin(0);   /* the write's and its settle's */
 	err = tree_write(&h->opener, h->path, data, size, &answer);
 	settle();
+	docker_budget_end(began);
 
 	if (!err && answer.len) {
 		/* What the action answered is what this open file reads now. */
@@ -1246,12 +1327,17 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (h && h->kind == HANDLE_FILE && h->buffered) {
 		pthread_mutex_lock(&h->lock);
-		if (h->gathered_dirty) {
+		if (h->gathered_too_big) {
+			err = -EFBIG;
+			h->gathered_too_big = false;
+		} else if (h->gathered_dirty) {
 			loop_may_block();
 			h->gathered_dirty = false;
+			bool began = docker_budget_begin(0);
 			err = tree_write(&h->opener, h->path, (const char *)h->gathered.data,
 					 h->gathered.len, NULL);
 			settle();
+			docker_budget_end(began);
 			sodium_memzero(h->gathered.data, h->gathered.len);
 			h->gathered.len = 0;
 		}
@@ -1342,13 +1428,17 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	const char *path = inode_of(ino)->path;
+	uint64_t dir_ident = inode_of(ino)->ident;
 
 	for (size_t i = (size_t)off; i < d->list.n; i++) {
 		struct stat st = { 0 };
 		enum node_type t = d->list.v[i].type;
+		/* An entry of an object's directory is of that object, unless
+		 * the listing says it is one of its own. */
+		uint64_t ident = d->list.v[i].ident ? d->list.v[i].ident : dir_ident;
 
 		/* glibc hides entries whose d_ino is 0. */
-		st.st_ino = path_number(path, d->list.v[i].name);
+		st.st_ino = path_number(path, d->list.v[i].name, ident);
 		st.st_mode = t == NODE_DIR ? S_IFDIR : t == NODE_LINK ? S_IFLNK : S_IFREG;
 		size_t n = fuse_add_direntry(req, buf + used, size - used, d->list.v[i].name, &st,
 					     (off_t)(i + 1));

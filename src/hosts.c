@@ -1,9 +1,16 @@
 /* hosts.c - M/hosts/ and M/hosts/<host>/: the registry and each engine's
  * own facts (url, type, status, version, info.json, description, default).
  *
- *   mkdir hosts/NAME          registers a host (pending until it has a url)
- *   echo URL > hosts/NAME/url sets or changes where it is; reconnects
+ *   mkdir hosts/NAME          makes a host (pending, in memory, until it has a url)
+ *   echo URL > hosts/NAME/url sets or changes where it is; reconnects.  The
+ *                             first url registers the host with what was
+ *                             written to it before (credentials.c)
  *   rmdir hosts/NAME          forgets it
+ *
+ * The url decides which engine's root the host's admins hold and where its
+ * stored credentials go: changing it is for global admins (a host admin
+ * could otherwise point its host at any engine the daemon reaches), and a
+ * change drops the credentials and the old engine's model (model.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,13 +19,12 @@
 #include "cmdline.h"
 #include "format.h"
 #include "model.h"
+#include "objects.h"
+#include "store.h"
 #include "swarm.h"
 #include "tree.h"
 
 extern const struct node_ops containers_dir_ops;
-extern const struct node_ops images_dir_ops;
-extern const struct node_ops networks_dir_ops;
-extern const struct node_ops volumes_dir_ops;
 extern const struct node_ops host_permissions_dir_ops;
 extern const struct node_ops cred_dir_ops;
 
@@ -124,28 +130,50 @@ static void show_info(struct host *h, struct buf *out)
 	format_json(h->info, out);
 }
 
+/* The setters say why they fail (tree_fail): only they know which of
+ * their steps refused.  value is one line of text (tree_parse_value). */
+static int no_url_yet(struct host *h, const char *file)
+{
+	return tree_fail(-EINVAL, "host %s has no url yet (made by mkdir): write its url "
+			 "before its %s", h->name, file);
+}
+
 static int set_url(struct host *h, const char *value)
 {
-	return fleet_host_set_url(h->fleet, h->name, value);
+	int err = cred_host_set_url(h, value);
+
+	if (err == -EINVAL)
+		return tree_fail(err, "not a url: %s (unix:///path, tcp://host:port, "
+				 "ssh://user@host[:port][/socket])", value);
+	if (err == -EEXIST)
+		return tree_fail(err, "host %s was registered meanwhile (by another daemon on "
+				 "the registry?): write the url again", h->name);
+	return err;
 }
 
 static int set_description(struct host *h, const char *value)
 {
-	return fleet_host_set_description(h->fleet, h->name, value);
+	int err = fleet_host_set_description(h->fleet, h->name, value);
+
+	return err == -EINVAL ? no_url_yet(h, "description") : err;
 }
 
 static int set_insecure(struct host *h, const char *value)
 {
 	if (strcmp(value, "1") && strcmp(value, "0"))
-		return -EINVAL;
-	return fleet_host_set_insecure(h->fleet, h->name, value[0] == '1');
+		return tree_fail(-EINVAL, "insecure takes 0 or 1 (1: plain tcp:// without TLS)");
+	int err = fleet_host_set_insecure(h->fleet, h->name, value[0] == '1');
+
+	return err == -EINVAL ? no_url_yet(h, "insecure flag") : err;
 }
 
 static int set_default(struct host *h, const char *value)
 {
 	if (strcmp(value, "1") && strcmp(value, "0"))
-		return -EINVAL;
-	return fleet_host_set_default(h->fleet, h->name, value[0] == '1');
+		return tree_fail(-EINVAL, "default takes 0 or 1");
+	int err = fleet_host_set_default(h->fleet, h->name, value[0] == '1');
+
+	return err == -EINVAL ? no_url_yet(h, "default flag") : err;
 }
 
 static const struct host_attr host_attrs[] = {
@@ -239,6 +267,7 @@ static int hosts_rmdir(const struct caller *c, const struct node *dir, const cha
 
 const struct node_ops hosts_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "host",
 	.write_level = LEVEL_ADMIN,
 	.error_file = true,
@@ -340,23 +369,25 @@ static int host_file_write(const struct caller *c, const struct node *n, const c
 			   size_t len, struct buf *out)
 {
 	const struct host_attr *a = n->attr;
-	char *value = malloc(a->max + 1);
+	char *value;
 	int err;
 
+	/* The first url too: it registers the host with the credentials
+	 * written before it, sealed for that url (credentials.c). */
+	if (!strcmp(a->name, "url") && tree_level(c, NULL) < LEVEL_ADMIN)
+		return tree_deny("changing the url of host %s needs a global admin: the url "
+				 "decides which engine the host's admins and credentials reach",
+				 n->host->name);
+	value = malloc(a->max + 1);
 	if (!value)
 		return -ENOMEM;
+	/* value is set only when the parse succeeds: no message may quote it
+	 * otherwise (one once showed uninitialised heap). */
 	err = tree_parse_value(data, len, a->max, value);
 	if (err)
-		err = tree_fail(err, "%s takes one line of at most %zu bytes", a->name, a->max);
+		err = tree_fail_context(err, a->name);
 	else
-		err = a->set(n->host, value);
-	if (err == -EINVAL && !strcmp(a->name, "url"))
-		err = tree_fail(err, "%s: not a url (unix:///path, tcp://host:port, "
-				"ssh://user@host)", value);
-	else if (err == -EINVAL && !strcmp(a->name, "default"))
-		err = tree_fail(err, "default takes 0 or 1 (and a host with a url)");
-	else if (err == -EINVAL && !strcmp(a->name, "description"))
-		err = tree_fail(err, "a host made by mkdir needs a url first");
+		err = cred_host_setup_write(n->host, a->set, value);
 	free(value);
 	return err;
 }

@@ -21,13 +21,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 
 #define WATCHDOG_MS 20   /* a request serving longer hands the lead on */
 #define QUIET_MS 1000    /* after this long without requests the watchdog sleeps */
 #define IDLE_DEFAULT 4   /* idle followers kept; beyond, they exit */
-#define STOP_WAIT_MS 3000 /* at the end, how long a request may still run */
+#define STOP_WAIT_MS 1500 /* at the end, how long a request may still run (engine
+			   * calls are cancelled at once: docker_cancel_all) */
+#define EXIT_TICK_MS 100  /* how often loop_run looks whether the session ended */
 #define WAKE_SIGNAL SIGUSR2 /* ends a worker's read(), and loop_run's wait */
 
 struct worker {
@@ -50,6 +53,9 @@ struct loop {
 	struct worker *workers;
 	unsigned nthreads, nidle, max_threads, max_idle;
 	bool exiting, watchdog_asleep;
+	bool saturated;          /* all threads are busy now */
+	long long saturated_said; /* ms; when the log last said so, 0: never */
+	unsigned saturated_unsaid; /* times it happened since then */
 	int error;
 	long long last_request; /* ms */
 	sem_t finish;
@@ -58,15 +64,29 @@ struct loop {
 
 static __thread struct worker *self;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void *worker_main(void *arg);
+
+#define SATURATED_SAY_MS 60000
+
+/* With l->lock held: all threads became busy. */
+static void say_saturated(struct loop *l)
+{
+	long long now = mono_ms();
+
+	if (l->saturated_said && now - l->saturated_said < SATURATED_SAY_MS) {
+		l->saturated_unsaid++;
+		return;
+	}
+	if (l->saturated_said)
+		log_warn(0, "all %u threads serving requests are busy: the next requests wait "
+			 "(-o max_threads); %u more times since this was said, %lld s ago",
+			 l->max_threads, l->saturated_unsaid, (now - l->saturated_said) / 1000);
+	else
+		log_warn(0, "all %u threads serving requests are busy: the next requests wait "
+			 "(-o max_threads)", l->max_threads);
+	l->saturated_said = now;
+	l->saturated_unsaid = 0;
+}
 
 /* With l->lock held: the lead is free; a follower takes it, or a new
  * thread when none waits. */
@@ -77,11 +97,20 @@ static void promote(struct loop *l)
 
 	l->leader = NULL;
 	if (l->nidle) {
+		l->saturated = false;
 		pthread_cond_signal(&l->follow);
 		return;
 	}
-	if (l->nthreads >= l->max_threads)
-		return; /* the first to finish takes it */
+	if (l->nthreads >= l->max_threads) {
+		/* The first to finish takes it; until then nothing is read,
+		 * not even the kernel's interrupts: say so, at most once a
+		 * minute (a loaded mount meets this many times a second). */
+		if (!l->saturated)
+			say_saturated(l);
+		l->saturated = true;
+		return;
+	}
+	l->saturated = false;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
@@ -186,7 +215,7 @@ static void *worker_main(void *arg)
 			sem_post(&l->finish);
 			break;
 		}
-		w->serving_since = l->last_request = now_ms();
+		w->serving_since = l->last_request = mono_ms();
 		if (l->watchdog_asleep)
 			pthread_cond_signal(&l->watch);
 		pthread_mutex_unlock(&l->lock);
@@ -218,7 +247,7 @@ static void *watchdog_main(void *arg)
 
 	pthread_mutex_lock(&l->lock);
 	while (!l->exiting) {
-		long long now = now_ms();
+		long long now = mono_ms();
 		struct worker *w = l->leader;
 
 		if (w && w->serving_since && now - w->serving_since >= WATCHDOG_MS) {
@@ -260,7 +289,7 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
 	pthread_cond_init(&l.follow, NULL);
 	pthread_cond_init(&l.watch, NULL);
 	sem_init(&l.finish, 0, 0);
-	l.last_request = now_ms();
+	l.last_request = mono_ms();
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -283,7 +312,19 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
 		pthread_mutex_unlock(&l.lock);
 		if (exiting)
 			break;
-		sem_wait(&l.finish);
+		/* Not sem_wait alone: the signal may be taken by a thread
+		 * other than this one (a host's worker, curl's resolver), whose
+		 * handler ends the session without waking us; looked at again
+		 * every tick. */
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += EXIT_TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		sem_timedwait(&l.finish, &until);
 	}
 	if (!started)
 		l.error = -EAGAIN;

@@ -12,7 +12,12 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <libssh2.h>
+#include <openssl/crypto.h>
 #include <sodium.h>
+#include <sqlite3.h>
+#include <yajl/yajl_version.h>
 
 #include "access.h"
 #include "docker.h"
@@ -36,6 +41,7 @@ struct config {
 	char *default_level;   /* "-o default_level=viewer" */
 	int exec_timeout;
 	int private_mount;     /* "-o private": no allow_other */
+	int allow_other;       /* "-o allow_other" given (it is the default) */
 	char *companion;       /* "-o companion=DIR" */
 	char **hosts;          /* "NAME=URL" from --host, in order */
 	size_t nhosts;
@@ -46,15 +52,29 @@ struct config {
 	char *passphrase_file; /* "--passphrase-file F" */
 	char *import_dir;      /* "--import-docker[=DIR]" */
 	int import;
+	int version;           /* --version, -V */
+	/* The arguments that are no option: MOUNTPOINT, or SOURCE MOUNTPOINT
+	 * as mount.fuse3 passes them (mount -t fuse.dockfs SOURCE DIR runs
+	 * "dockfs SOURCE DIR -o OPTS"). */
+	char *nonopt[2];
+	int nnonopt;
+	int too_many;          /* a third one */
 };
 
-enum { KEY_HOST, KEY_HELP_DOCKFS, KEY_IMPORT };
+enum { KEY_HOST, KEY_HOST_OPT, KEY_IMPORT, KEY_VERSION };
 
 #define OPT(t, p) { t, offsetof(struct config, p), 1 }
 static const struct fuse_opt dockfs_opts[] = {
 	/* "--db %s" also matches "--db=PATH" (as "=PATH"): one template
 	 * only, and the '=' is dropped after parsing. */
 	OPT("--db %s", db),
+	/* The same in the -o form that mount(8), fstab and systemd pass
+	 * (as sshfs and rclone take theirs): -o db=PATH,host=NAME=URL. */
+	OPT("db=%s", db),
+	OPT("passphrase_file=%s", passphrase_file),
+	FUSE_OPT_KEY("host=", KEY_HOST_OPT),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
 	OPT("health_interval=%d", health_interval),
 	OPT("resync_interval=%d", resync_interval),
 	OPT("entry_timeout=%lf", entry_timeout),
@@ -63,6 +83,7 @@ static const struct fuse_opt dockfs_opts[] = {
 	OPT("default_level=%s", default_level),
 	OPT("exec_timeout=%d", exec_timeout),
 	OPT("private", private_mount),
+	OPT("allow_other", allow_other),
 	OPT("companion=%s", companion),
 	OPT("--passphrase-file %s", passphrase_file),
 	FUSE_OPT_KEY("--import-docker", KEY_IMPORT),
@@ -188,18 +209,40 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 {
 	struct config *cfg = data;
 
-	if (key == KEY_IMPORT) {
+	switch (key) {
+	case KEY_IMPORT:
 		cfg->import = 1;
 		arg += strlen("--import-docker");
 		if (*arg == '=' && !(cfg->import_dir = strdup(arg + 1)))
 			abort();
 		return 0;
-	}
-	if (key != KEY_HOST)
+	case KEY_VERSION:
+		cfg->version = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (cfg->nnonopt == 2) {
+			cfg->too_many = 1;
+			return 0;
+		}
+		if (!(cfg->nonopt[cfg->nnonopt++] = strdup(arg)))
+			abort();
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		/* fstab's options for mount(8) and systemd (x-systemd.automount,
+		 * x-gvfs-hide, ...) are not the filesystem's: ignored, as
+		 * mount(8) ignores them. */
+		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
+	case KEY_HOST:
+		arg += strlen("--host");
+		if (*arg == '=')
+			arg++;
+		break;
+	case KEY_HOST_OPT:
+		arg += strlen("host=");
+		break;
+	default:
 		return 1; /* keep for libfuse */
-	arg += strlen("--host");
-	if (*arg == '=')
-		arg++;
+	}
 	char **v = realloc(cfg->hosts, (cfg->nhosts + 1) * sizeof(*v));
 	if (!v || !(v[cfg->nhosts] = strdup(arg)))
 		abort();
@@ -208,13 +251,34 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	return 0;
 }
 
+/* The version of dockfs and of each library it runs with, as the libraries
+ * themselves report it (the ones loaded, not the headers built against). */
+static void print_version(void)
+{
+	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	int yajl = yajl_version();
+
+	printf("dockfs %s\n", DOCKFS_VERSION);
+	printf("libfuse %s\n", fuse_pkgversion());
+	printf("libcurl %s\n", curl ? curl->version : "?");
+	printf("jansson %s\n", jansson_version_str());
+	printf("yajl %d.%d.%d\n", yajl / 10000, yajl / 100 % 100, yajl % 100);
+	printf("sqlite %s\n", sqlite3_libversion());
+	printf("libsodium %s\n", sodium_version_string());
+	printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("libssh2 %s\n", libssh2_version(0));
+}
+
 static void usage(const char *prog)
 {
-	printf("usage: %s MOUNTPOINT [options]\n\n"
-	       "Mounts a fleet of Docker engines and swarms as files.\n\n"
+	printf("usage: %s [SOURCE] MOUNTPOINT [options]\n"
+	       "       %s --import-docker[=DIR] [--db PATH]\n\n"
+	       "Mounts a fleet of Docker engines and swarms as files.  SOURCE (as mount(8)\n"
+	       "and fstab give it) names the mount in /proc/mounts; default dockfs.\n\n"
 	       "dockfs options:\n"
-	       "    --db PATH              registry database (default: %s)\n"
-	       "    --host NAME=URL        register or update a host at start (repeatable)\n"
+	       "    --db PATH, -o db=PATH  registry database (default: %s)\n"
+	       "    --host NAME=URL, -o host=NAME=URL\n"
+	       "                           register or update a host at start (repeatable)\n"
 	       "                           URL: unix:///path | tcp://host:port | ssh://user@host\n"
 	       "    -o health_interval=N   seconds between health checks (default 30)\n"
 	       "    -o resync_interval=N   seconds between full relists (default 300)\n"
@@ -230,15 +294,25 @@ static void usage(const char *prog)
 	       "    -o companion=DIR       where a private mount mounts its companion, the\n"
 	       "                           files that need an open (default: a new directory\n"
 	       "                           in $XDG_RUNTIME_DIR, /run or /tmp)\n"
-	       "    --passphrase-file F    credential store key from the passphrase in F\n"
+	       "    --passphrase-file F, -o passphrase_file=F\n"
+	       "                           credential store key from the passphrase in F\n"
 	       "                           (also DOCKFS_PASSPHRASE; default: the key file\n"
 	       "                           DB.key, made on first run)\n"
 	       "    --import-docker[=DIR]  register DOCKER_HOST (+ DOCKER_CERT_PATH) and the\n"
 	       "                           docker CLI's contexts in DIR (default ~/.docker)\n"
 	       "                           as hosts with their TLS files, then exit\n"
-	       "    --version              print the version\n\n",
-	       prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
+	       "    -V, --version          print the version and the libraries' versions\n\n",
+	       prog, prog, geteuid() == 0 ? "/var/lib/dockfs/dockfs.db"
 				    : "$XDG_DATA_HOME/dockfs/dockfs.db");
+}
+
+/* Whether the mount options name the filesystem already (-o fsname=). */
+static bool has_fsname(const struct fuse_args *args)
+{
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "fsname="))
+			return true;
+	return false;
 }
 
 /* The default registry: system-wide for root, per user otherwise. */
@@ -348,6 +422,10 @@ static int read_passphrase(const char *file, struct secret *out)
 		if (n >= 1024)
 			n = 1023;
 		memcpy(out->data, env, n);
+		/* No copy left in the environment (of the daemon it forks, nor
+		 * in /proc/PID/environ once the process changes it). */
+		sodium_memzero((char *)env, strlen(env));
+		unsetenv("DOCKFS_PASSPHRASE");
 	}
 	out->data[n] = '\0';
 	out->len = n;
@@ -442,11 +520,12 @@ static void detach_done(void)
 static struct store *secret_store;
 static struct vault *secret_vault;
 
-static int daemon_secret(const char *host, const char *type, struct secret *out)
+static int daemon_secret(const char *host, const char *url, const char *type,
+			 struct secret *out)
 {
 	if (!secret_vault)
 		return -ENOENT;
-	return vault_get(secret_vault, secret_store, host, type, out);
+	return vault_get(secret_vault, secret_store, host, url, type, out);
 }
 
 /* --host options, and on a first run with nothing registered, the local
@@ -510,25 +589,24 @@ int main(int argc, char *argv[])
 	uid_t *admins = NULL;
 	int ret = 1, err;
 
-	if (fuse_opt_parse(&args, &cfg, dockfs_opts, opt_proc) != 0 ||
-	    fuse_parse_cmdline(&args, &opts) != 0)
+	if (fuse_opt_parse(&args, &cfg, dockfs_opts, opt_proc) != 0)
 		goto out;
-	if (opts.show_help) {
-		usage(argv[0]);
-		printf("FUSE options:\n");
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
+	if (cfg.version) {
+		print_version();
 		ret = 0;
 		goto out;
 	}
-	if (opts.show_version) {
-		printf("dockfs %s\n", DOCKFS_VERSION);
-		printf("FUSE library version %s\n", fuse_pkgversion());
-		fuse_lowlevel_version();
-		ret = 0;
+	if (cfg.too_many) {
+		fprintf(stderr, "dockfs: too many arguments: [SOURCE] MOUNTPOINT [options]\n");
 		goto out;
 	}
+	/* An import registers and exits: it mounts nothing, so it needs no
+	 * mountpoint (and a given one is neither checked nor used). */
 	if (cfg.import) {
+		if (cfg.nnonopt)
+			fprintf(stderr, "dockfs: --import-docker mounts nothing: %s ignored "
+				"(--import-docker=DIR names the docker config directory)\n",
+				cfg.nonopt[cfg.nnonopt - 1]);
 		if (sodium_init() < 0)
 			goto out;
 		log_init(LOG_LVL_WARN);
@@ -554,8 +632,29 @@ int main(int argc, char *argv[])
 		ret = err < 0;
 		goto out;
 	}
+	/* The mountpoint is the last argument that is no option; before it,
+	 * mount.fuse3's SOURCE names the mount (the first field of
+	 * /proc/mounts, as sshfs's user@host:dir does), unless fsname= does. */
+	if (cfg.nnonopt)
+		fuse_opt_add_arg(&args, cfg.nonopt[cfg.nnonopt - 1]);
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out;
+	if (opts.show_help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out;
+	}
+	if (opts.show_version) {
+		print_version();
+		ret = 0;
+		goto out;
+	}
 	if (!opts.mountpoint) {
-		fprintf(stderr, "usage: %s MOUNTPOINT [options]  (--help for more)\n", argv[0]);
+		fprintf(stderr, "usage: %s [SOURCE] MOUNTPOINT [options]  (--help for more)\n",
+			argv[0]);
 		goto out;
 	}
 	/* stderr until detached (detach_done), so start-up errors are seen */
@@ -639,7 +738,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "dockfs: %s\n", strerror(-err));
 		goto out_store;
 	}
-	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 } };
+	struct tree_ctx tc = { fleet, st, vault, getuid(), { 0, 0 }, ao.default_level };
 	clock_gettime(CLOCK_REALTIME, &tc.started);
 	tree_init(&tc);
 	events_init();
@@ -650,7 +749,12 @@ int main(int argc, char *argv[])
 		goto out_store;
 	}
 
-	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout, false, NULL };
+	if (cfg.private_mount && cfg.allow_other) {
+		/* The kernel answers a private mount's opens: no level would hold. */
+		fprintf(stderr, "dockfs: -o private and -o allow_other exclude each other\n");
+		goto out_store;
+	}
+	fsopt = (struct fs_options){ cfg.entry_timeout, cfg.attr_timeout, false, NULL, false };
 	if (cfg.private_mount) {
 		err = companion_mount(&companion, cfg.companion, argv[0], &fsopt);
 		if (err) {
@@ -662,11 +766,29 @@ int main(int argc, char *argv[])
 		fsopt.kernel_cached = true;
 		fsopt.companion = companion.dir;
 	}
-	fuse_opt_add_arg(&args, "-ofsname=dockfs");
+	if (!has_fsname(&args)) {
+		const char *src = cfg.nnonopt == 2 ? cfg.nonopt[0] : "dockfs";
+		char *fsname = malloc(strlen("-ofsname=") + 2 * strlen(src) + 1), *o;
+
+		if (!fsname)
+			abort();
+		o = fsname + sprintf(fsname, "-ofsname=");
+		/* libfuse splits -o at commas; a backslash keeps one */
+		for (const char *p = src; *p; p++) {
+			if (*p == ',' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o = '\0';
+		fuse_opt_add_arg(&args, fsname);
+		free(fsname);
+	}
 	/* Shared by default: several users on one mount, each seeing what
 	 * their levels allow (the daemon's checks, not mode bits, protect). */
-	if (!cfg.private_mount && allow_other_permitted())
+	if (!cfg.private_mount && (cfg.allow_other || allow_other_permitted())) {
 		fuse_opt_add_arg(&args, "-oallow_other");
+		fsopt.shared = true;
+	}
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fsopt);
 	if (!se)
 		goto out_store;
@@ -744,6 +866,8 @@ out:
 	free(cfg.passphrase_file);
 	secret_free(&pass);
 	free(cfg.import_dir);
+	free(cfg.nonopt[0]);
+	free(cfg.nonopt[1]);
 	free(admins);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "container_list.h"
 #include "format.h"
 #include "log.h"
@@ -36,6 +37,14 @@
 #define BACKOFF_MIN_MS    250
 #define BACKOFF_MAX_MS    5000
 #define DETAIL_BATCH      64     /* inspects between two reads of events */
+/* The worker's inspect of one container: an engine answers one in
+ * milliseconds unless the container is busy (the engine holds its lock
+ * through a start) or hung (a stuck runc); past this the worker moves on
+ * (slow objects, worker_refresh), and the next event that names the
+ * container tries it again at once. */
+#define WORKER_INSPECT_MS 5000L
+#define SLOW_RETRY_MIN_MS 5000L
+#define SLOW_RETRY_MAX_MS 300000L
 /* How long a fresh mount's reader waits for a host's first container list:
  * for an engine that has not answered yet (a dead one costs this much),
  * and for one that has and is listing. */
@@ -44,6 +53,7 @@
 /* How far back a new event stream may start to give readers of the events
  * files what a lost one missed (informer_start_events). */
 #define EVENTS_REPLAY_MAX_S  300
+#define EVENTS_SEEN          1024   /* events remembered to drop a replay's repeats */
 
 struct fleet {
 	pthread_rwlock_t lock;   /* guards hosts */
@@ -133,14 +143,6 @@ const char *host_health_name(enum host_health h)
 static void now_ts(struct timespec *ts)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static char *xstrdup(const char *s)
@@ -456,8 +458,12 @@ static struct host *host_new(struct fleet *f, const char *name, const char *url)
 	h->fleet = f;
 	pthread_rwlock_init(&h->lock, NULL);
 	pthread_mutex_init(&h->ctl_lock, NULL);
-	pthread_mutex_init(&h->refresh_lock, NULL);
+	for (int i = 0; i < HOST_REFRESH_LOCKS; i++)
+		pthread_mutex_init(&h->refresh_lock[i], NULL);
 	pthread_mutex_init(&h->swarm_refresh_lock, NULL);
+	for (int k = 0; k < OBJ_KINDS; k++)
+		pthread_mutex_init(&h->list_lock[k], NULL);
+	pthread_mutex_init(&h->setup_lock, NULL);
 	pthread_cond_init(&h->ctl_cond, NULL);
 	if (!url) {
 		h->last_error = xstrdup("no url yet: write one to url");
@@ -491,10 +497,80 @@ static void host_destroy(struct host *h)
 	swarm_cache_free(h->swarm);
 	pthread_rwlock_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl_lock);
-	pthread_mutex_destroy(&h->refresh_lock);
+	for (int i = 0; i < HOST_REFRESH_LOCKS; i++)
+		pthread_mutex_destroy(&h->refresh_lock[i]);
 	pthread_mutex_destroy(&h->swarm_refresh_lock);
+	for (int k = 0; k < OBJ_KINDS; k++)
+		pthread_mutex_destroy(&h->list_lock[k]);
+	pthread_mutex_destroy(&h->setup_lock);
+	setup_creds_free(h->setup_creds);
 	pthread_cond_destroy(&h->ctl_cond);
 	free(h);
+}
+
+void setup_creds_free(struct setup_cred *c)
+{
+	while (c) {
+		struct setup_cred *next = c->next;
+
+		secret_free(&c->value);
+		free(c->metadata);
+		free(c);
+		c = next;
+	}
+}
+
+static bool has_cred(struct host *h, const char *type)
+{
+	struct store_cred rec;
+
+	if (store_cred_get(h->fleet->store, h->name, type, &rec))
+		return false;
+	store_cred_free_fields(&rec);
+	return true;
+}
+
+bool host_setup_missing(struct host *h, char *out, size_t len)
+{
+	enum conn_kind kind;
+	bool insecure;
+
+	pthread_rwlock_rdlock(&h->lock);
+	bool has_url = h->conn != NULL;
+	kind = has_url ? h->conn->kind : CONN_UNIX;
+	insecure = h->insecure;
+	pthread_rwlock_unlock(&h->lock);
+	if (!has_url) {
+		snprintf(out, len, "no url yet: write one to url");
+		return true;
+	}
+	if (kind == CONN_TCP && !insecure) {
+		bool ca = has_cred(h, "tls/ca"), cert = has_cred(h, "tls/cert"),
+		     key = has_cred(h, "tls/key");
+
+		/* tls/ca alone is TLS that checks the engine without a client
+		 * certificate (an engine that asks for none); a certificate
+		 * without its key, or a key without its certificate, is half
+		 * a client certificate. */
+		if (ca && cert == key)
+			return false;
+		snprintf(out, len, "tcp needs tls/ca, tls/cert and tls/key in hosts/%s/tls/ (or "
+			 "insecure set to 1 for plain tcp): missing%s%s%s", h->name,
+			 ca ? "" : " tls/ca", cert ? "" : " tls/cert", key ? "" : " tls/key");
+		return true;
+	}
+	if (kind == CONN_SSH) {
+		bool kh = has_cred(h, "ssh/known_hosts"),
+		     auth = has_cred(h, "ssh/key") || has_cred(h, "ssh/password");
+
+		if (kh && auth)
+			return false;
+		snprintf(out, len, "ssh needs ssh/known_hosts and ssh/key or ssh/password in "
+			 "hosts/%s/ssh/: missing%s%s", h->name, kh ? "" : " ssh/known_hosts",
+			 auth ? "" : " ssh/key (or ssh/password)");
+		return true;
+	}
+	return false;
 }
 
 void host_put(struct host *h)
@@ -680,7 +756,7 @@ static struct conn *host_conn_get(struct host *h, char *api, size_t apilen)
 }
 
 /* A call to h's engine in the negotiated API version, however h is doing. */
-static int engine_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
+static int engine_call_any(struct host *h, struct docker_call *call, struct docker_reply *reply)
 {
 	char api[16];
 	struct conn *c = host_conn_get(h, api, sizeof(api));
@@ -711,6 +787,30 @@ static int engine_call(struct host *h, struct docker_call *call, struct docker_r
 		call->api = NULL;
 	conn_unref(c);
 	return err;
+}
+
+
+/* The same, except that a caller (not the worker, which is the one that
+ * retries) is not made to wait out a deadline on a host known to be away:
+ * whatever the call, an action's or the re-inspect that settles it. */
+static int engine_call(struct host *h, struct docker_call *call, struct docker_reply *reply)
+{
+	if (docker_budget_user()) {
+		bool away;
+
+		pthread_rwlock_rdlock(&h->lock);
+		away = h->health == HOST_UNHEALTHY;
+		if (away) {
+			memset(reply, 0, sizeof(*reply));
+			snprintf(reply->message, sizeof(reply->message),
+				 "host %s is unhealthy: %s", h->name,
+				 h->last_error ? h->last_error : "");
+		}
+		pthread_rwlock_unlock(&h->lock);
+		if (away)
+			return -EHOSTDOWN;
+	}
+	return engine_call_any(h, call, reply);
 }
 
 void host_stats_show(struct host *h, struct buf *out)
@@ -762,11 +862,11 @@ int host_call(struct host *h, struct docker_call *call, struct docker_reply *rep
 	/* A host known to be away fails at once instead of making every
 	 * reader wait out a deadline; its worker is the one that retries. */
 	pthread_rwlock_rdlock(&h->lock);
-	away = h->health == HOST_UNHEALTHY;
+	away = h->health == HOST_UNHEALTHY || (h->health == HOST_PENDING && h->setup_incomplete);
 	if (away) {
 		memset(reply, 0, sizeof(*reply));
-		snprintf(reply->message, sizeof(reply->message), "host %s is unhealthy: %s", h->name,
-			 h->last_error ? h->last_error : "");
+		snprintf(reply->message, sizeof(reply->message), "host %s is %s: %s", h->name,
+			 host_health_name(h->health), h->last_error ? h->last_error : "");
 	}
 	pthread_rwlock_unlock(&h->lock);
 	return away ? -EHOSTDOWN : engine_call(h, call, reply);
@@ -781,7 +881,8 @@ CURL *host_stream_new(struct host *h, const char *path, curl_write_callback cb, 
 
 	*headers = NULL;
 	pthread_rwlock_rdlock(&h->lock);
-	bool away = h->health == HOST_UNHEALTHY;
+	bool away = h->health == HOST_UNHEALTHY ||
+		    (h->health == HOST_PENDING && h->setup_incomplete);
 	pthread_rwlock_unlock(&h->lock);
 	if (away) {
 		*err = -EHOSTDOWN;
@@ -887,12 +988,19 @@ static const char *detect_type(json_t *info)
 									 : "swarm_worker";
 }
 
-static void apply_info(struct host *h, json_t *info)
+/* Adopts /info fetched when url_gen was gen (else drops it: another
+ * engine's). */
+static void apply_info(struct host *h, json_t *info, unsigned gen)
 {
 	const char *type = detect_type(info);
 	bool changed;
 
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		pthread_rwlock_unlock(&h->lock);
+		json_decref(info);
+		return;
+	}
 	json_decref(h->info);
 	h->info = info;
 	changed = strcmp(h->host_type, type) != 0;
@@ -905,11 +1013,12 @@ static void apply_info(struct host *h, json_t *info)
 int host_info_refresh(struct host *h)
 {
 	json_t *info;
+	unsigned gen = host_url_gen(h);
 	int err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, NULL, 0);
 
 	if (err)
 		return err;
-	apply_info(h, info);
+	apply_info(h, info, gen);
 	pthread_rwlock_wrlock(&h->lock);
 	now_ts(&h->status_ts);
 	pthread_rwlock_unlock(&h->lock);
@@ -926,13 +1035,26 @@ struct informer {
 	struct curl_slist *events_hdr;
 	struct buf events_buf;   /* bytes of a partial event line */
 	struct map dirty;        /* container ids to inspect (key owned) */
+	/* Containers whose inspect failed while the engine answered /_ping:
+	 * id -> struct slow_object, retried with backoff, never a reason to
+	 * call the host unhealthy (one hung object must not take its host's
+	 * other objects down with it). */
+	struct map slow;
 	bool dirty_kind[OBJ_KINDS];
 	bool dirty_info;
 	bool dirty_swarm;        /* a manager's swarm lists (swarm.h) */
 	bool have_version;       /* this session's /version is in */
 	time_t engine_date;      /* the engine's clock at this session's /_ping */
-	int64_t last_event_ns;   /* timeNano of the last event handed on */
+	int64_t last_event_ns;   /* the newest timeNano handed on */
+	uint64_t seen[EVENTS_SEEN]; /* event_seen(): hashes of the last ones */
+	size_t seen_next;
 	char *events_url;        /* of the engine it came from (owned) */
+};
+
+struct slow_object {
+	long retry_at;           /* mono_ms */
+	long backoff;
+	char id[];
 };
 
 static void mark_dirty(struct informer *in, const char *id)
@@ -969,6 +1091,11 @@ static void handle_event(struct informer *in, json_t *ev)
 		    !strcmp(action, "export") || !strcmp(action, "copy"))
 			return;
 		mark_dirty(in, id);
+		/* The engine did something with it: a slow one may answer now
+		 * (an inspect waits through a start). */
+		struct slow_object *so = map_get(&in->slow, id);
+		if (so)
+			so->retry_at = 0;
 	} else if (strcmp(type, "image") == 0) {
 		in->dirty_kind[OBJ_IMAGE] = true;
 	} else if (strcmp(type, "network") == 0) {
@@ -991,6 +1118,31 @@ static size_t events_write(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Whether ev was handed on already (and remembers it): the last
+ * EVENTS_SEEN events by a hash of their time, type, action and actor.  The
+ * engine replays at most its last 256. */
+static bool event_seen(struct informer *in, json_t *ev)
+{
+	const char *parts[3] = {
+		json_string_value(json_object_get(ev, "Type")),
+		json_string_value(json_object_get(ev, "Action")),
+		json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID")),
+	};
+	uint64_t h = (uint64_t)json_integer_value(json_object_get(ev, "timeNano"));
+
+	if (!h)
+		return false;   /* no time: nothing tells a repeat */
+	for (int i = 0; i < 3; i++)
+		for (const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : "");
+		     *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+	for (size_t i = 0; i < EVENTS_SEEN; i++)
+		if (in->seen[i] == h)
+			return true;
+	in->seen[in->seen_next++ % EVENTS_SEEN] = h;
+	return false;
+}
+
 /* Handles every complete line received so far. */
 static void drain_events(struct informer *in)
 {
@@ -1008,13 +1160,16 @@ static void drain_events(struct informer *in)
 			/* The model may see an event twice (it re-inspects what
 			 * events name); the events files' readers may not: a
 			 * stream started in the past (informer_start_events)
-			 * repeats what an earlier one handed on. */
+			 * repeats what an earlier one handed on.  Repeats are
+			 * known by the event itself, not by a time older than
+			 * the last: the engine stamps an event before it queues
+			 * it, so concurrent ones arrive out of time order (a
+			 * soak with four churners lost one event in six so). */
 			handle_event(in, ev);
-			if (!ns || ns > in->last_event_ns) {
-				if (ns)
-					in->last_event_ns = ns;
+			if (ns > in->last_event_ns)
+				in->last_event_ns = ns;
+			if (!event_seen(in, ev))
 				observe_event(in->h, ev);
-			}
 			json_decref(ev);
 		}
 		start = (size_t)(nl - b->data) + 1;
@@ -1039,27 +1194,52 @@ static void unindex_container(struct host *h, struct container *c)
 		map_del(&h->container_names, c->name);
 }
 
-static int refresh_container_locked(struct host *h, const char *id);
-
-/* Inspects one container and puts the result (or its absence) in the model. */
-static int refresh_container(struct host *h, const char *id)
+/* The stripe of h->refresh_lock for id. */
+static pthread_mutex_t *refresh_lock_of(struct host *h, const char *id)
 {
+	unsigned v = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		v = (v ^ *p) * 16777619u;
+	return &h->refresh_lock[v % HOST_REFRESH_LOCKS];
+}
+
+static int refresh_container_locked(struct host *h, const char *id, long timeout_ms);
+
+/* Inspects one container and puts the result (or its absence) in the model.
+ * A caller waits for the lock no longer than its budget (-ETIMEDOUT); the
+ * worker waits as long as it takes, which is one inspect's deadline. */
+static int refresh_container(struct host *h, const char *id, long timeout_ms)
+{
+	pthread_mutex_t *lock = refresh_lock_of(h, id);
 	int err;
 
-	pthread_mutex_lock(&h->refresh_lock);
-	err = refresh_container_locked(h, id);
-	pthread_mutex_unlock(&h->refresh_lock);
+	if (docker_budget_user()) {
+		struct timespec until = docker_budget_until(DOCKER_DEFAULT_TIMEOUT_MS);
+
+		err = pthread_mutex_timedlock(lock, &until);
+		if (err)
+			return err == ETIMEDOUT ? -ETIMEDOUT : -err;
+	} else {
+		pthread_mutex_lock(lock);
+	}
+	err = refresh_container_locked(h, id, timeout_ms);
+	pthread_mutex_unlock(lock);
 	return err;
 }
 
-static int refresh_container_locked(struct host *h, const char *id)
+static int refresh_container_locked(struct host *h, const char *id, long timeout_ms)
 {
 	char path[128], msg[256];
 	json_t *j;
 	int err;
 
-	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	err = worker_call(h, path, LIST_TIMEOUT_MS, &j, msg, sizeof(msg));
+	/* id may come from an event: whatever it holds stays one segment. */
+	err = docker_path(path, sizeof(path), "/containers/%s/json", id);
+	if (err)
+		return err;
+	unsigned gen = host_url_gen(h);
+	err = worker_call(h, path, timeout_ms, &j, msg, sizeof(msg));
 	if (err && err != -ENOENT)
 		return err;
 
@@ -1067,6 +1247,12 @@ static int refresh_container_locked(struct host *h, const char *id)
 	bool updated = false;
 
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		/* Another engine's answer: the url changed meanwhile. */
+		pthread_rwlock_unlock(&h->lock);
+		json_decref(j);
+		return 0;
+	}
 	struct container *c = map_get(&h->containers, id);
 	if (c)
 		snprintf(old_name, sizeof(old_name), "%s", c->name);
@@ -1117,7 +1303,7 @@ int host_container_refresh(struct host *h, const char *id)
 	char idcopy[65];
 
 	snprintf(idcopy, sizeof(idcopy), "%s", id);
-	return refresh_container(h, idcopy);
+	return refresh_container(h, idcopy, DOCKER_DEFAULT_TIMEOUT_MS);
 }
 
 int host_container_detail(struct host *h, const char *id)
@@ -1130,7 +1316,7 @@ int host_container_detail(struct host *h, const char *id)
 	detailed = !c || c->detailed || h->stale;
 	snprintf(idcopy, sizeof(idcopy), "%s", id);
 	pthread_rwlock_unlock(&h->lock);
-	return detailed ? 0 : refresh_container(h, idcopy);
+	return detailed ? 0 : refresh_container(h, idcopy, DOCKER_DEFAULT_TIMEOUT_MS);
 }
 
 struct reconcile {
@@ -1168,6 +1354,7 @@ static int list_containers(struct informer *in, char *msg, size_t msglen)
 	int err;
 
 	container_list_init(&list);
+	unsigned gen = host_url_gen(h);
 	err = engine_call(h, &call, &r);
 	if (!err)
 		err = container_list_end(&list);
@@ -1178,6 +1365,13 @@ static int list_containers(struct informer *in, char *msg, size_t msglen)
 	}
 	bool quiet = starting_content(h);
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		/* The url changed meanwhile: another engine's list. */
+		pthread_rwlock_unlock(&h->lock);
+		snprintf(msg, msglen, "the url changed");
+		err = -EAGAIN;
+		goto out;
+	}
 	for (size_t i = 0; i < list.n; i++) {
 		struct container *s = list.v[i];
 		struct container *c = map_get(&h->containers, s->id);
@@ -1232,14 +1426,14 @@ static void names_only_in(const struct map *a, const struct map *b, struct dirli
 	map_foreach(a, not_in_other_cb, &nd);
 }
 
-static int list_objects(struct informer *in, enum object_kind kind)
+static int list_objects_locked(struct host *h, enum object_kind kind)
 {
-	struct host *h = in->h;
 	struct map fresh = MAP_INIT, old;
 	char msg[256];
 	json_t *list;
 	int err;
 
+	unsigned gen = host_url_gen(h);
 	err = worker_call(h, object_list_path[kind], LIST_TIMEOUT_MS, &list, msg, sizeof(msg));
 	if (err)
 		return err;
@@ -1248,6 +1442,12 @@ static int list_objects(struct informer *in, enum object_kind kind)
 	objects_from_list(kind, list, &fresh);
 	json_decref(list);
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		/* Another engine's list: the url changed meanwhile. */
+		pthread_rwlock_unlock(&h->lock);
+		objects_clear(&fresh);
+		return -EAGAIN;
+	}
 	old = h->objects[kind];
 	h->objects[kind] = fresh;
 	names_only_in(&fresh, &old, &added);
@@ -1265,11 +1465,42 @@ static int list_objects(struct informer *in, enum object_kind kind)
 	return 0;
 }
 
+/* One list of a kind at a time, so that the one fetched last is kept
+ * (swarm_refresh does the same for the swarm's lists).  A caller's settle
+ * waits no longer than its budget; the worker's own list then comes. */
+static int list_objects(struct informer *in, enum object_kind kind)
+{
+	struct host *h = in->h;
+	int err;
+
+	if (docker_budget_user()) {
+		struct timespec until = docker_budget_until(DOCKER_DEFAULT_TIMEOUT_MS);
+
+		if (pthread_mutex_timedlock(&h->list_lock[kind], &until))
+			return -ETIMEDOUT;
+	} else {
+		pthread_mutex_lock(&h->list_lock[kind]);
+	}
+	err = list_objects_locked(h, kind);
+	pthread_mutex_unlock(&h->list_lock[kind]);
+	return err;
+}
+
 int host_objects_refresh(struct host *h, enum object_kind kind)
 {
 	struct informer in = { .h = h };
 
 	return list_objects(&in, kind);
+}
+
+/* Returns freed heap to the system.  Not under ASan, whose allocator is
+ * not glibc's: malloc_trim would set up glibc's unused arenas on its first
+ * call, which is not thread-safe, and two host workers met in it (SEGV). */
+static void give_back_heap(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+	malloc_trim(0);
+#endif
 }
 
 /* Everything but the containers, and the swarm's lists. */
@@ -1281,7 +1512,7 @@ static int list_others(struct informer *in)
 		err = list_objects(in, k);
 	/* A full list is parsed whole (megabytes of JSON for thousands of
 	 * containers) and kept as small structs: give the peak back. */
-	malloc_trim(0);
+	give_back_heap();
 	if (!err)
 		swarm_refresh(in->h);
 	return err;
@@ -1299,32 +1530,99 @@ static void free_key_cb(const char *k, void *v, void *arg)
 	free(v);
 }
 
-/* Inspects up to DETAIL_BATCH dirty containers, so that events are read in
- * between on a host with thousands.  Returns 0 or the first error. */
+static void slow_due_cb(const char *id, void *v, void *arg)
+{
+	struct informer *in = arg;
+	struct slow_object *so = v;
+
+	if (mono_ms() >= so->retry_at)
+		mark_dirty(in, id);
+}
+
+/* Whether the engine answers at all (a failed inspect: the object's fault
+ * or the engine's?). */
+static bool engine_answers(struct host *h)
+{
+	struct docker_call call = {
+		.path = "/_ping", .timeout_ms = 2000,
+		.cancelled = host_stopping, .cancel_arg = h,
+	};
+	struct docker_reply r;
+	int err = engine_call(h, &call, &r);
+
+	docker_reply_free(&r);
+	return err == 0;
+}
+
+/* One container's inspect by the worker: a failure of that object alone
+ * (the engine answers /_ping) defers it with backoff and returns 0. */
+static int worker_refresh(struct informer *in, const char *id)
+{
+	struct slow_object *so = map_get(&in->slow, id);
+	int err;
+
+	if (so && mono_ms() < so->retry_at)
+		return 0;   /* slow_due_cb marks it dirty again when due */
+	err = refresh_container(in->h, id, WORKER_INSPECT_MS);
+	if (!err) {
+		if (so) {
+			map_del(&in->slow, id);
+			log_info("host %s: container %.12s answers again", in->h->name, id);
+			free(so);
+		}
+		return 0;
+	}
+	if (err == -EINTR || err == -EHOSTDOWN || host_stopping(in->h) || !engine_answers(in->h))
+		return err;
+	if (!so) {
+		so = calloc(1, sizeof(*so) + strlen(id) + 1);
+		if (!so)
+			abort();
+		strcpy(so->id, id);
+		so->backoff = SLOW_RETRY_MIN_MS;
+		map_put(&in->slow, so->id, so);
+		log_msg(LOG_LVL_WARN, "host %s: container %.12s: inspect failed (%s) while the "
+			"engine answers: retried every %ld s at most", in->h->name, id,
+			strerror(-err), SLOW_RETRY_MAX_MS / 1000);
+	} else {
+		so->backoff = so->backoff * 2 > SLOW_RETRY_MAX_MS ? SLOW_RETRY_MAX_MS
+								   : so->backoff * 2;
+	}
+	so->retry_at = mono_ms() + so->backoff;
+	return 0;
+}
+
+/* Relists the kinds events named, then inspects up to DETAIL_BATCH dirty
+ * containers, so that events are read in between on a host with
+ * thousands.  Returns 0 or the first error. */
 static int process_dirty(struct informer *in)
 {
 	int err = 0;
 
-	for (int n = 0; n < DETAIL_BATCH && !err; n++) {
-		char *id = map_pop(&in->dirty);
-		if (!id)
-			break;
-		err = refresh_container(in->h, id);
-		if (err)
-			mark_dirty(in, id); /* try again after reconnecting */
-		free(id);
-	}
+	/* The lists first: one call each, while a batch of inspects can take
+	 * seconds on a busy engine (an inspect waits through a start). */
 	for (int k = 0; k < OBJ_KINDS && !err; k++) {
 		if (in->dirty_kind[k]) {
 			err = list_objects(in, k);
 			in->dirty_kind[k] = err != 0;
 		}
 	}
+	map_foreach(&in->slow, slow_due_cb, in);
+	for (int n = 0; n < DETAIL_BATCH && !err; n++) {
+		char *id = map_pop(&in->dirty);
+		if (!id)
+			break;
+		err = worker_refresh(in, id);
+		if (err)
+			mark_dirty(in, id); /* try again after reconnecting */
+		free(id);
+	}
 	if (!err && in->dirty_info) {
 		json_t *info;
+		unsigned gen = host_url_gen(in->h);
 		err = worker_call(in->h, "/info", PING_TIMEOUT_MS, &info, NULL, 0);
 		if (!err) {
-			apply_info(in->h, info);
+			apply_info(in->h, info, gen);
 			in->dirty_info = false;
 			in->dirty_swarm = true; /* promoted or demoted */
 		}
@@ -1345,7 +1643,7 @@ static void informer_stop_events(struct informer *in)
 	pthread_mutex_unlock(&h->ctl_lock);
 	if (in->events) {
 		curl_multi_remove_handle(in->multi, in->events);
-		curl_easy_cleanup(in->events);
+		conn_handle_free(in->events);
 		in->events = NULL;
 	}
 	curl_slist_free_all(in->events_hdr);
@@ -1379,6 +1677,7 @@ static int informer_start_events(struct informer *in, char *msg, size_t msglen)
 		free(in->events_url);
 		in->events_url = xstrdup(c->url);
 		in->last_event_ns = 0;
+		memset(in->seen, 0, sizeof(in->seen));
 	}
 	if (in->engine_date > 0) {
 		time_t since = in->engine_date - 1;
@@ -1386,7 +1685,8 @@ static int informer_start_events(struct informer *in, char *msg, size_t msglen)
 
 		if (last && last < since && since - last <= EVENTS_REPLAY_MAX_S)
 			since = last;
-		snprintf(path, sizeof(path), "/events?since=%lld", (long long)since);
+		if (docker_path(path, sizeof(path), "/events?since=%lld", (long long)since))
+			snprintf(path, sizeof(path), "/events");   /* cannot be: 64 bytes hold it */
 	}
 	in->multi = curl_multi_init();
 	in->events = docker_stream_new(c, api, path, events_write, in, &in->events_hdr);
@@ -1465,6 +1765,7 @@ static int read_version(struct informer *in, char *msg, size_t msglen)
 	struct host *h = in->h;
 	struct docker_reply r;
 	json_t *version;
+	unsigned gen = host_url_gen(h);
 	int err = unversioned_call(h, "/version", &r, msg, msglen);
 
 	if (err) {
@@ -1477,10 +1778,19 @@ static int read_version(struct informer *in, char *msg, size_t msglen)
 		snprintf(msg, msglen, "/version answered no JSON");
 		return -EIO;
 	}
-	/* Only this worker writes api and version: read them unlocked. */
-	if (!h->api[0])
-		set_api(h, json_string_value(json_object_get(version, "ApiVersion")));
+	char api[16];
+	docker_api_negotiate(json_string_value(json_object_get(version, "ApiVersion")), api,
+			     sizeof(api));
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		/* Another engine's: the url changed meanwhile. */
+		pthread_rwlock_unlock(&h->lock);
+		json_decref(version);
+		snprintf(msg, msglen, "the url changed");
+		return -EAGAIN;
+	}
+	if (!h->api[0])
+		snprintf(h->api, sizeof(h->api), "%s", api);
 	json_decref(h->version);
 	h->version = version;
 	pthread_rwlock_unlock(&h->lock);
@@ -1508,7 +1818,10 @@ static int negotiate_api(struct informer *in, char *msg, size_t msglen)
 	docker_reply_free(&r);
 	if (err)
 		return err;
-	return h->api[0] ? 0 : read_version(in, msg, msglen);
+	pthread_rwlock_rdlock(&h->lock);
+	bool have_api = h->api[0] != '\0';
+	pthread_rwlock_unlock(&h->lock);
+	return have_api ? 0 : read_version(in, msg, msglen);
 }
 
 /* /info, and the engine's facts into the registry. */
@@ -1516,18 +1829,30 @@ static int read_info(struct informer *in, char *msg, size_t msglen)
 {
 	struct host *h = in->h;
 	json_t *info;
+	unsigned gen = host_url_gen(h);
 	int err = worker_call(h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
 
 	if (err)
 		return err;
 	/* Before apply_info gives info away (an action's refresh may
-	 * replace it); version and api only this worker replaces. */
+	 * replace it).  version and api are copied under the lock: a url
+	 * change drops them (fleet_host_set_url). */
 	const char *type = detect_type(info);
-	store_host_set_health(h->fleet->store, h->name, NULL,
-			      json_string_value(json_object_get(h->version, "Version")), h->api,
-			      json_string_value(json_object_get(h->version, "Os")),
-			      json_string_value(json_object_get(h->version, "Arch")), type);
-	apply_info(h, info);
+	char ver[64] = "", os[32] = "", arch[32] = "", api[16] = "";
+	pthread_rwlock_rdlock(&h->lock);
+	bool same = h->url_gen == gen;
+	snprintf(ver, sizeof(ver), "%s",
+		 json_string_value(json_object_get(h->version, "Version")) ?: "");
+	snprintf(os, sizeof(os), "%s", json_string_value(json_object_get(h->version, "Os")) ?: "");
+	snprintf(arch, sizeof(arch), "%s",
+		 json_string_value(json_object_get(h->version, "Arch")) ?: "");
+	snprintf(api, sizeof(api), "%s", h->api);
+	pthread_rwlock_unlock(&h->lock);
+	if (same)
+		store_host_set_health(h->fleet->store, h->name, NULL, ver[0] ? ver : NULL,
+				      api[0] ? api : NULL, os[0] ? os : NULL,
+				      arch[0] ? arch : NULL, type);
+	apply_info(h, info, gen);
 	return 0;
 }
 
@@ -1546,9 +1871,10 @@ static int health_check(struct informer *in, char *msg, size_t msglen)
 	docker_reply_free(&r);
 	if (err)
 		return err;
+	unsigned gen = host_url_gen(in->h);
 	err = worker_call(in->h, "/info", PING_TIMEOUT_MS, &info, msg, msglen);
 	if (!err)
-		apply_info(in->h, info);
+		apply_info(in->h, info, gen);
 	return err;
 }
 
@@ -1670,7 +1996,22 @@ static void *host_worker(void *arg)
 			continue;
 		/* Readers waiting for its first list wait no more. */
 		set_first_list(h, FIRST_LIST_DONE);
-		set_health(h, HOST_UNHEALTHY, *msg ? msg : strerror(-err));
+		/* The session was tried all the same: over ssh without
+		 * known_hosts its error names the server's key, what the
+		 * user needs to write it. */
+		char need[400], why[1000];
+		if (host_setup_missing(h, need, sizeof(need))) {
+			snprintf(why, sizeof(why), "%s (%s)", need, *msg ? msg : strerror(-err));
+			pthread_rwlock_wrlock(&h->lock);
+			h->setup_incomplete = true;
+			pthread_rwlock_unlock(&h->lock);
+			set_health(h, HOST_PENDING, why);
+		} else {
+			pthread_rwlock_wrlock(&h->lock);
+			h->setup_incomplete = false;
+			pthread_rwlock_unlock(&h->lock);
+			set_health(h, HOST_UNHEALTHY, *msg ? msg : strerror(-err));
+		}
 		/* A session that ran a while was healthy: start backing off anew. */
 		if (mono_ms() - started > BACKOFF_MAX_MS)
 			backoff = BACKOFF_MIN_MS;
@@ -1681,6 +2022,8 @@ static void *host_worker(void *arg)
 	informer_stop_events(&in);
 	map_foreach(&in.dirty, free_key_cb, NULL);
 	map_clear(&in.dirty);
+	map_foreach(&in.slow, free_key_cb, NULL);
+	map_clear(&in.slow);
 	buf_free(&in.events_buf);
 	free(in.events_url);
 	return NULL;
@@ -1883,10 +2226,101 @@ int fleet_host_remove(struct fleet *f, const char *name)
 	return 0;
 }
 
+unsigned host_url_gen(struct host *h)
+{
+	pthread_rwlock_rdlock(&h->lock);
+	unsigned gen = h->url_gen;
+	pthread_rwlock_unlock(&h->lock);
+	return gen;
+}
+
+/* What the host knew of the engine its old url named. */
+struct old_engine {
+	struct map containers;            /* id -> struct container */
+	struct map objects[OBJ_KINDS];
+	struct swarm_cache *swarm;
+	json_t *version, *info;
+};
+
+/* With h's write lock held: moves the model out into o and bumps url_gen,
+ * so that no call begun before adopts what it fetched. */
+static void take_engine_model(struct host *h, struct old_engine *o)
+{
+	o->containers = h->containers;
+	h->containers = (struct map)MAP_INIT;
+	map_clear(&h->container_names);
+	for (int k = 0; k < OBJ_KINDS; k++) {
+		o->objects[k] = h->objects[k];
+		h->objects[k] = (struct map)MAP_INIT;
+	}
+	for (int k = 0; k <= OBJ_KINDS; k++)
+		now_ts(&h->changed[k]);
+	o->swarm = h->swarm;
+	h->swarm = NULL;
+	o->version = h->version;
+	h->version = NULL;
+	o->info = h->info;
+	h->info = NULL;
+	h->api[0] = '\0';
+	snprintf(h->host_type, sizeof(h->host_type), "unknown");
+	h->url_gen++;
+}
+
+static void forget_container_cb(const char *id, void *v, void *arg)
+{
+	struct container *c = v;
+
+	observe_container(arg, c->name, CHANGE_REMOVED);
+	container_free(c);
+}
+
+struct forget_object {
+	struct host *h;
+	enum object_kind kind;
+};
+
+static void forget_object_cb(const char *name, void *v, void *arg)
+{
+	struct forget_object *fo = arg;
+
+	observe_object(fo->h, fo->kind, name, CHANGE_REMOVED);
+}
+
+/* Unlocked: tells the observers each thing is gone, then frees it. */
+static void drop_engine_model(struct host *h, struct old_engine *o)
+{
+	map_foreach(&o->containers, forget_container_cb, h);
+	map_clear(&o->containers);
+	for (int k = 0; k < OBJ_KINDS; k++) {
+		struct forget_object fo = { h, k };
+
+		map_foreach(&o->objects[k], forget_object_cb, &fo);
+		objects_clear(&o->objects[k]);
+	}
+	/* As swarm.c drops the lists of a host no longer a manager: the
+	 * swarm's directory goes with its backing host's lists. */
+	swarm_cache_free(o->swarm);
+	json_decref(o->version);
+	json_decref(o->info);
+	/* No observe_host: the status went pending, which is no news (as
+	 * before the model was dropped); the worker's answer from the new
+	 * engine is (set_health, apply_info). */
+}
+
 int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 {
-	struct conn *c;
+	return fleet_host_set_url_with(f, name, url, NULL, NULL);
+}
+
+int fleet_host_set_url_with(struct fleet *f, const char *name, const char *url,
+			    int (*put)(struct store *st, const char *name, const char *url,
+				       void *arg),
+			    void *arg)
+{
+	struct old_engine gone;
+	struct conn *c, *old = NULL;
 	struct host *h;
+	bool changed = false;
 	int err = conn_new(name, url, &c);
 
 	if (err)
@@ -1896,27 +2330,59 @@ int fleet_host_set_url(struct fleet *f, const char *name, const char *url)
 		conn_free(c);
 		return -ENOENT;
 	}
-	err = store_host_put(f->store, name, url);
+	/* The registry drops the host's credentials if the url changed
+	 * (store.h).  Outside the host's lock, as every store call. */
+	err = put ? put(f->store, name, url, arg) : store_host_put(f->store, name, url);
+	pthread_rwlock_wrlock(&h->lock);
 	if (!err) {
-		pthread_rwlock_wrlock(&h->lock);
 		atomic_store(&c->insecure, h->insecure);
-		conn_unref(h->conn);
+		old = h->conn;
+		changed = !old || strcmp(old->url, url) != 0;
+		if (changed)
+			take_engine_model(h, &gone);
 		h->conn = c;
 		h->health = HOST_PENDING;
+		h->setup_incomplete = false;
+		h->stale = false;
 		free(h->last_error);
 		h->last_error = NULL;
 		now_ts(&h->status_ts);
-		pthread_rwlock_unlock(&h->lock);
+		c = NULL;
+	}
+	pthread_rwlock_unlock(&h->lock);
+	if (!err) {
+		/* Calls still holding the old conn fail instead of reaching
+		 * the old engine (or, over ssh, pointing the session back). */
+		if (old) {
+			if (changed)
+				conn_retire(old);
+			else
+				conn_reset(old);
+			conn_unref(old);
+		}
+		if (changed) {
+			drop_engine_model(h, &gone);
+			if (old)
+				log_info("host %s: url changed to %s: the old engine's model, "
+					 "connections and the host's credentials dropped", name, url);
+		}
 		pthread_mutex_lock(&h->ctl_lock);
 		h->reconnect = true;
 		pthread_mutex_unlock(&h->ctl_lock);
 		set_first_list(h, FIRST_LIST_CONNECTING); /* another engine, maybe */
 		host_wake(h);
-		c = NULL;
 	}
 	conn_free(c);
 	host_put(h);
 	return err;
+}
+
+static bool host_has_url(struct host *h)
+{
+	pthread_rwlock_rdlock(&h->lock);
+	bool has = h->conn != NULL;
+	pthread_rwlock_unlock(&h->lock);
+	return has;
 }
 
 int fleet_host_set_description(struct fleet *f, const char *name, const char *text)
@@ -1927,8 +2393,8 @@ int fleet_host_set_description(struct fleet *f, const char *name, const char *te
 	if (!h)
 		return -ENOENT;
 	err = store_host_set_text(f->store, name, "description", text);
-	if (err == -ENOENT)
-		err = -EINVAL; /* made by mkdir: it has no registry row until a url */
+	if (err == -ENOENT && !host_has_url(h))
+		err = 0; /* made by mkdir: kept here until its url registers it */
 	if (!err) {
 		pthread_rwlock_wrlock(&h->lock);
 		set_str(&h->description, text);
@@ -1981,8 +2447,8 @@ int fleet_host_set_insecure(struct fleet *f, const char *name, bool on)
 	if (!h)
 		return -ENOENT;
 	err = store_host_set_insecure(f->store, name, on);
-	if (err == -ENOENT)
-		err = -EINVAL; /* made by mkdir: no registry row until a url */
+	if (err == -ENOENT && !host_has_url(h))
+		err = 0; /* made by mkdir: kept here until its url registers it */
 	if (!err) {
 		pthread_rwlock_wrlock(&h->lock);
 		h->insecure = on;
@@ -2011,6 +2477,7 @@ int fleet_host_reconnect(struct fleet *f, const char *name)
 	/* Calls are let through again until the worker's attempt says. */
 	if (h->health == HOST_UNHEALTHY)
 		h->health = HOST_PENDING;
+	h->setup_incomplete = false;
 	now_ts(&h->status_ts);
 	pthread_rwlock_unlock(&h->lock);
 	pthread_mutex_lock(&h->ctl_lock);
@@ -2026,7 +2493,8 @@ int host_test(struct host *h, struct buf *out, char *msg, size_t msglen)
 	struct docker_call call = { .path = "/version", .timeout_ms = PING_TIMEOUT_MS };
 	struct docker_reply r;
 	long t0 = mono_ms();
-	int err = engine_call(h, &call, &r);
+	/* Whatever status says: this is how a caller asks again. */
+	int err = engine_call_any(h, &call, &r);
 
 	if (err) {
 		snprintf(msg, msglen, "%s", r.message);

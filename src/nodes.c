@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "docker.h"
 #include "format.h"
 #include "model.h"
 #include "swarm.h"
@@ -102,6 +103,7 @@ static int nodes_list(const struct caller *c, const struct node *dir, struct dir
 
 const struct node_ops swarm_nodes_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "node",
 	.read_level = LEVEL_VIEWER,
 	.lookup = nodes_lookup,
@@ -200,12 +202,24 @@ struct set_field {
 	const char *value;       /* NULL deletes (labels) */
 };
 
+/* json_string() is NULL for what is not UTF-8 and json_object_set_new()
+ * ignores a NULL: a label once "succeeded" and did not exist.  tree_write
+ * lets only text in, and a name is checked at create; this says so if
+ * anything else ever reaches here. */
+static int set_text(json_t *o, const char *key, const char *value)
+{
+	json_t *v = json_string(value);
+
+	if (!v || json_object_set_new(o, key, v))
+		return tree_fail(-EINVAL, "%s: not UTF-8 text, cannot be sent", key);
+	return 0;
+}
+
 static int edit_field(json_t *spec, void *arg)
 {
 	struct set_field *sf = arg;
 
-	json_object_set_new(spec, sf->field, json_string(sf->value));
-	return 0;
+	return set_text(spec, sf->field, sf->value);
 }
 
 static int spec_write(const struct node *n, const char *field, const char *data, size_t len,
@@ -284,7 +298,9 @@ static int node_ctl_write(const struct caller *c, const struct node *n, const ch
 	argv_free(&a);
 	if (!ok)
 		return tree_fail(-EINVAL, "rm [force]");
-	snprintf(path, sizeof(path), "/nodes/%s?force=%d", n->key, force);
+	err = docker_path(path, sizeof(path), "/nodes/%s?force=%d", n->key, force);
+	if (err)
+		return tree_fail(err, "node id %s cannot be named in an API path", n->key);
 	err = swarm_act(n->host, "DELETE", path, NULL, false, NULL);
 	swarm_settle(n->host);
 	return err;
@@ -370,9 +386,8 @@ static int edit_label(json_t *spec, void *arg)
 		json_object_set_new(spec, "Labels", labels);
 	}
 	if (sf->value)
-		json_object_set_new(labels, sf->field, json_string(sf->value));
-	else
-		json_object_del(labels, sf->field);
+		return set_text(labels, sf->field, sf->value);
+	json_object_del(labels, sf->field);
 	return 0;
 }
 
@@ -388,6 +403,7 @@ static int labels_unlink(const struct caller *c, const struct node *dir, const c
 
 const struct node_ops node_labels_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "node",
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_OPERATOR,

@@ -19,7 +19,10 @@
 #include "log.h"
 #include "model.h"
 #include "notify.h"
+#include "stacks.h"
+#include "store.h"
 #include "swarm.h"
+#include "tree.h"
 
 #define QUEUE_MAX 20000   /* jobs waiting; beyond, the newest are dropped */
 
@@ -28,6 +31,9 @@ enum job_kind { JOB_TOUCH, JOB_CREATE_DIR, JOB_REMOVE_DIR, JOB_CREATE_LINK, JOB_
 struct job {
 	struct job *next;
 	enum job_kind kind;
+	/* A fleet view's entry (M/containers, M/images) names a host in a
+	 * directory everyone may watch: its host, else "". */
+	char view_host[sizeof(((struct host *)0)->name)];
 	char path[];             /* in the tree: "/hosts/h/containers/c" */
 };
 
@@ -67,17 +73,14 @@ static void set_op(const char *path, enum notify_self kind)
 	pthread_mutex_unlock(&op_lock);
 }
 
-static void enqueue(enum job_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void enqueue_job(enum job_kind kind, const char *view_host, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
-static void enqueue(enum job_kind kind, const char *fmt, ...)
+static void enqueue_job(enum job_kind kind, const char *view_host, const char *fmt, va_list ap)
 {
 	char path[PATH_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
 	int n = vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
+
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return;
 	struct job *j = malloc(sizeof(*j) + (size_t)n + 1);
@@ -85,6 +88,7 @@ static void enqueue(enum job_kind kind, const char *fmt, ...)
 		return;
 	j->next = NULL;
 	j->kind = kind;
+	snprintf(j->view_host, sizeof(j->view_host), "%s", view_host ? view_host : "");
 	memcpy(j->path, path, (size_t)n + 1);
 	pthread_mutex_lock(&lock);
 	if (!running || stopping || queued >= QUEUE_MAX) {
@@ -100,6 +104,31 @@ static void enqueue(enum job_kind kind, const char *fmt, ...)
 	pthread_mutex_unlock(&lock);
 }
 
+static void enqueue(enum job_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void enqueue(enum job_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	enqueue_job(kind, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* An entry of a fleet view, which names host h. */
+static void enqueue_view(enum job_kind kind, const struct host *h, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void enqueue_view(enum job_kind kind, const struct host *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	enqueue_job(kind, h->name, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- from the model ---------------------------------------------------------- */
 
 /* Files of a container whose content follows its state. */
@@ -110,11 +139,11 @@ static void on_container(struct host *h, const char *name, enum change c, void *
 	switch (c) {
 	case CHANGE_CREATED:
 		enqueue(JOB_CREATE_DIR, "/hosts/%s/containers/%s", h->name, name);
-		enqueue(JOB_CREATE_LINK, "/containers/%s:%s", h->name, name);
+		enqueue_view(JOB_CREATE_LINK, h, "/containers/%s:%s", h->name, name);
 		break;
 	case CHANGE_REMOVED:
 		enqueue(JOB_REMOVE_DIR, "/hosts/%s/containers/%s", h->name, name);
-		enqueue(JOB_REMOVE_LINK, "/containers/%s:%s", h->name, name);
+		enqueue_view(JOB_REMOVE_LINK, h, "/containers/%s:%s", h->name, name);
 		break;
 	case CHANGE_UPDATED:
 		for (size_t i = 0; i < sizeof(container_files) / sizeof(container_files[0]); i++)
@@ -134,8 +163,8 @@ static void on_object(struct host *h, enum object_kind kind, const char *name, e
 	enqueue(c == CHANGE_CREATED ? JOB_CREATE_DIR : JOB_REMOVE_DIR, "/hosts/%s/%s/%s", h->name,
 		dirs[kind], name);
 	if (kind == OBJ_IMAGE)
-		enqueue(c == CHANGE_CREATED ? JOB_CREATE_LINK : JOB_REMOVE_LINK, "/images/%s:%s",
-			h->name, name);
+		enqueue_view(c == CHANGE_CREATED ? JOB_CREATE_LINK : JOB_REMOVE_LINK, h,
+			     "/images/%s:%s", h->name, name);
 }
 
 /* Swarm objects: the lists are replaced whole, so compare them. */
@@ -195,6 +224,32 @@ static void on_swarm(struct host *h, const struct swarm_cache *before,
 				enqueue(JOB_REMOVE_DIR, "/swarms/%s/services/%s", sw, service_name(v));
 		}
 	}
+	/* stacks: a name the swarm's labels gained or lost; a status that
+	 * reads otherwise */
+	json_t *had = json_object(), *has = json_object();
+	const char *stack;
+	if (before)
+		stacks_names(before, had);
+	stacks_names(after, has);
+	json_object_foreach(has, stack, v) {
+		if (!json_object_get(had, stack)) {
+			if (!stacks_made(after->id, stack))
+				enqueue(JOB_CREATE_DIR, "/swarms/%s/stacks/%s", sw, stack);
+			continue;
+		}
+		struct buf a = BUF_INIT, b = BUF_INIT;
+		stacks_status(before, stack, &a);
+		stacks_status(after, stack, &b);
+		if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)))
+			enqueue(JOB_TOUCH, "/swarms/%s/stacks/%s/status", sw, stack);
+		buf_free(&a);
+		buf_free(&b);
+	}
+	json_object_foreach(had, stack, v)
+		if (!json_object_get(has, stack) && !stacks_made(after->id, stack))
+			enqueue(JOB_REMOVE_DIR, "/swarms/%s/stacks/%s", sw, stack);
+	json_decref(had);
+	json_decref(has);
 	json_array_foreach(after->nodes, i, v) {
 		const char *id = swarm_str(v, "ID");
 		const char *name = json_string_value(json_object_get(after->node_names, id ? id : ""));
@@ -229,11 +284,49 @@ static void parent_of(const char *path, char *out, size_t len, const char **name
 	*name = slash ? slash + 1 : path;
 }
 
+struct everyone_ctx {
+	const char *host;
+	bool all;
+};
+
+static int user_sees_cb(const struct store_user *u, void *arg)
+{
+	struct everyone_ctx *e = arg;
+
+	/* A user bound to no uid is no local user: it cannot watch. */
+	if (u->uid >= 0 && access_level((uid_t)u->uid, e->host) < LEVEL_VIEWER)
+		e->all = false;
+	return 0;
+}
+
+/* Whether everyone who can watch the mount's directories may see the
+ * host called host: on a shared mount every local uid (the users that
+ * are no dockfs user have the default level), on a private one the user
+ * who mounted.  inotify has no watcher of its own to ask: an event on a
+ * directory all may watch reaches all of them. */
+static bool watchers_may_see(const char *host)
+{
+	const struct tree_ctx *tc = tree_ctx();
+
+	if (!fs_shared())
+		return access_level(tc->owner, host) >= LEVEL_VIEWER;
+	if (tc->default_level < LEVEL_VIEWER)
+		return false;
+	struct everyone_ctx e = { host, true };
+	if (store_user_foreach(tc->store, user_sees_cb, &e) != 0)
+		return false;
+	return e.all;
+}
+
 static void run(const struct job *j)
 {
 	char parent[PATH_MAX], full[PATH_MAX * 2];
 	const char *name;
 
+	/* An entry that some watcher may not see is not announced at all
+	 * (listings and lookups still show it to those who may). */
+	if (j->view_host[0] && !watchers_may_see(j->view_host))
+		return;
 	parent_of(j->path, parent, sizeof(parent), &name);
 	/* Nobody can watch a directory the kernel has not looked up. */
 	if (!fs_path_known(parent)) {

@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "docker.h"
 #include "model.h"
 #include "names.h"
-#include "tree.h"
+#include "objects.h"
 
 struct object_attr {
 	const char *name;
@@ -25,9 +26,7 @@ struct object_attr {
 struct object_kind_desc {
 	enum object_kind kind;
 	const char *resource;         /* the audit's name: image, network, volume */
-	const char *api;              /* "/images", "/networks", "/volumes" */
-	const char *inspect_path;     /* the inspect call is <path><id><suffix> */
-	const char *inspect_suffix;
+	const char *create_path, *prune_path;   /* constants */
 	const struct object_attr *attrs;
 	size_t nattrs;
 };
@@ -113,10 +112,11 @@ static const struct object_attr volume_attrs[] = {
 #define ATTRS(a) a, sizeof(a) / sizeof(a[0])
 
 static const struct object_kind_desc kinds[OBJ_KINDS] = {
-	[OBJ_IMAGE] = { OBJ_IMAGE, "image", "/images", "/images/", "/json", ATTRS(image_attrs) },
-	[OBJ_NETWORK] = { OBJ_NETWORK, "network", "/networks", "/networks/", "",
+	[OBJ_IMAGE] = { OBJ_IMAGE, "image", NULL, "/images/prune", ATTRS(image_attrs) },
+	[OBJ_NETWORK] = { OBJ_NETWORK, "network", "/networks/create", "/networks/prune",
 			  ATTRS(network_attrs) },
-	[OBJ_VOLUME] = { OBJ_VOLUME, "volume", "/volumes", "/volumes/", "", ATTRS(volume_attrs) },
+	[OBJ_VOLUME] = { OBJ_VOLUME, "volume", "/volumes/create", "/volumes/prune",
+			 ATTRS(volume_attrs) },
 };
 
 extern const struct node_ops images_dir_ops, networks_dir_ops, volumes_dir_ops,
@@ -143,7 +143,7 @@ static int objects_lookup(const struct caller *c, const struct node *dir, const 
 	char raw[NAME_MAX_ESCAPED], canon[NAME_MAX_ESCAPED];
 	int err = 0;
 
-	if (strcmp(name, "ctl") == 0) {
+	if (strcmp(name, COLLECTION_CTL) == 0) {
 		node_child(child, dir, &objects_ctl_ops[k->kind]);
 		child->sub[0] = (char)k->kind;
 		return 0;
@@ -175,7 +175,7 @@ static int objects_list(const struct caller *c, const struct node *dir, struct d
 {
 	const struct object_kind_desc *k = kind_of_dir(dir);
 
-	dirlist_add(out, "ctl", NODE_FILE);
+	dirlist_add(out, COLLECTION_CTL, NODE_FILE);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	map_foreach(&dir->host->objects[k->kind], list_cb, out);
 	pthread_rwlock_unlock(&dir->host->lock);
@@ -222,33 +222,35 @@ static void settle(struct host *h, enum object_kind kind)
 	host_objects_refresh(h, kind);
 }
 
-static bool plain_name(const char *s)
+/* The path of object id of kind (DELETE), or of its inspection. */
+static int object_path(enum object_kind kind, bool inspect, const char *id, char *path,
+		       size_t len)
 {
-	size_t n = strlen(s);
-
-	if (!n || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-				 (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", s[i]))
-			return false;
-	return true;
+	switch (kind) {
+	case OBJ_IMAGE:
+		return inspect ? docker_path(path, len, "/images/%s/json", id)
+			       : docker_path(path, len, "/images/%s", id);
+	case OBJ_NETWORK:
+		return docker_path(path, len, "/networks/%s", id);
+	default:
+		return docker_path(path, len, "/volumes/%s", id);
+	}
 }
 
+/* body: the caller's, which may be replaced by what the allowlist wrote. */
 static int create_object(const struct caller *c, struct host *h, enum object_kind kind,
-			 json_t *body)
+			 json_t **body)
 {
-	char why[256], path[64];
 	int err;
 
-	if (tree_level(c, h) < LEVEL_ADMIN && access_check_driver_opts(body, why, sizeof(why)) < 0)
-		return tree_deny("%s", why);
+	err = objects_judge_body(c, h, kind == OBJ_NETWORK ? ALLOW_NETWORK : ALLOW_VOLUME, body);
+	if (err)
+		return err;
 	/* Docker allows two networks of one name unless asked not to. */
 	if (kind == OBJ_NETWORK)
-		json_object_set_new(body, "CheckDuplicate", json_true());
-	char *text = json_dumps(body, JSON_COMPACT);
-	snprintf(path, sizeof(path), "%s/create", kinds[kind].api);
-	err = act(h, "POST", path, text, true);
+		json_object_set_new(*body, "CheckDuplicate", json_true());
+	char *text = json_dumps(*body, JSON_COMPACT);
+	err = act(h, "POST", kinds[kind].create_path, text, true);
 	free(text);
 	settle(h, kind);
 	return err;
@@ -260,11 +262,11 @@ static int objects_mkdir(const struct caller *c, const struct node *dir, const c
 
 	if (kind == OBJ_IMAGE)
 		return tree_fail(-EPERM, "images come from the engine (pull, build, import)");
-	if (!plain_name(name))
+	if (!name_object_valid(name))
 		return tree_fail(-EINVAL, "names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
 	tree_set_resource(name);
 	json_t *body = json_pack("{s:s}", "Name", name);
-	int err = create_object(c, dir->host, kind, body);
+	int err = create_object(c, dir->host, kind, &body);
 	json_decref(body);
 	return err;
 }
@@ -272,7 +274,7 @@ static int objects_mkdir(const struct caller *c, const struct node *dir, const c
 static int objects_rmdir(const struct caller *c, const struct node *dir, const char *name)
 {
 	enum object_kind kind = kind_of_dir(dir)->kind;
-	char id[NAME_MAX_ESCAPED], path[NAME_MAX_ESCAPED + 64], raw[NAME_MAX_ESCAPED];
+	char id[NAME_MAX_ESCAPED], path[3 * NAME_MAX_ESCAPED + 64], raw[NAME_MAX_ESCAPED];
 	int err = 0;
 
 	pthread_rwlock_rdlock(&dir->host->lock);
@@ -288,7 +290,9 @@ static int objects_rmdir(const struct caller *c, const struct node *dir, const c
 	if (err)
 		return err;
 	tree_set_resource(id);
-	snprintf(path, sizeof(path), "%s/%s", kinds[kind].api, id);
+	err = object_path(kind, false, id, path, sizeof(path));
+	if (err)
+		return tree_fail(err, "%s cannot be named in an API path", id);
 	err = act(dir->host, "DELETE", path, NULL, false);
 	settle(dir->host, kind);
 	return err;
@@ -301,6 +305,7 @@ static int objects_rmdir(const struct caller *c, const struct node *dir, const c
 		.read_level = LEVEL_VIEWER,     \
 		.write_level = LEVEL_OPERATOR,  \
 		.error_file = true,             \
+		.collection = true,             \
 		.lookup = objects_lookup,       \
 		.list = objects_list,           \
 		.stat = objects_stat,           \
@@ -347,8 +352,13 @@ static bool valid_cidr(const char *s)
 /* create NAME [options]: the body of /networks/create or /volumes/create. */
 static int parse_create(enum object_kind kind, const struct argv *a, json_t **out)
 {
+	/* A value json_pack or json_string cannot carry (not UTF-8) fails
+	 * the parse: never a body sent without it. */
 	json_t *body = json_pack("{s:s}", "Name", a->v[1]);
 	const char *opts_key = kind == OBJ_VOLUME ? "DriverOpts" : "Options";
+
+	if (!body)
+		return -EINVAL;
 
 	for (int i = 2; i < a->n; i++) {
 		const char *o = a->v[i], *v = i + 1 < a->n ? a->v[i + 1] : NULL;
@@ -360,7 +370,8 @@ static int parse_create(enum object_kind kind, const struct argv *a, json_t **ou
 		if (!v)
 			goto bad;
 		if (!strcmp(o, "--driver")) {
-			json_object_set_new(body, "Driver", json_string(v));
+			if (json_object_set_new(body, "Driver", json_string(v)))
+				goto bad;
 		} else if (!strcmp(o, "--label") || !strcmp(o, "--opt")) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v)
@@ -371,13 +382,18 @@ static int parse_create(enum object_kind kind, const struct argv *a, json_t **ou
 				json_object_set_new(body, o[2] == 'l' ? "Labels" : opts_key, m);
 			}
 			char key[256];
+			/* a longer key is refused, never cut */
+			if ((size_t)(eq - v) >= sizeof(key))
+				goto bad;
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
-			json_object_set_new(m, key, json_string(eq + 1));
+			if (json_object_set_new(m, key, json_string(eq + 1)))
+				goto bad;
 		} else if (!strcmp(o, "--subnet") && kind == OBJ_NETWORK) {
 			if (!valid_cidr(v))
 				goto bad;
-			json_object_set_new(body, "IPAM",
-					    json_pack("{s:[{s:s}]}", "Config", "Subnet", v));
+			if (json_object_set_new(body, "IPAM",
+						json_pack("{s:[{s:s}]}", "Config", "Subnet", v)))
+				goto bad;
 		} else {
 			goto bad;
 		}
@@ -395,7 +411,7 @@ static int ctl_write(const struct caller *c, const struct node *n, const char *d
 {
 	enum object_kind kind = (enum object_kind)n->sub[0];
 	struct argv a;
-	char path[NAME_MAX_ESCAPED + 64];
+	char path[3 * NAME_MAX_ESCAPED + 64];
 	int err;
 
 	if (cmdline_split(data, len, &a))
@@ -405,27 +421,32 @@ static int ctl_write(const struct caller *c, const struct node *n, const char *d
 		if (tree_level(c, n->host) < LEVEL_ADMIN)
 			err = tree_deny("prune needs the admin level");
 		else {
-			snprintf(path, sizeof(path), "%s/prune", kinds[kind].api);
-			err = act(n->host, "POST", path, NULL, false);
+			err = act(n->host, "POST", kinds[kind].prune_path, NULL, false);
 			settle(n->host, kind);
 		}
 	} else if (!strcmp(verb, "create") && a.n >= 2 && kind != OBJ_IMAGE) {
 		json_t *body = NULL;
 
 		tree_set_resource(a.v[1]);
-		if (!plain_name(a.v[1]) || parse_create(kind, &a, &body))
+		if (!name_object_valid(a.v[1]) || parse_create(kind, &a, &body))
 			err = tree_fail(-EINVAL, "%s", ctl_usage[kind]);
 		else
-			err = create_object(c, n->host, kind, body);
+			err = create_object(c, n->host, kind, &body);
 		json_decref(body);
 	} else if (!strcmp(verb, "rm") && kind == OBJ_IMAGE && (a.n == 2 ||
 		   (a.n == 3 && !strcmp(a.v[2], "force")))) {
-		/* An image reference as Docker writes it: a/b:c, not escaped. */
+		/* An image reference as Docker writes it: a/b:c, not escaped.
+		 * "../nodes/X" once left /images through curl's squashing of
+		 * dot segments; the grammar refuses it in the caller's terms,
+		 * docker_path() would keep it one segment anyway. */
 		tree_set_resource(a.v[1]);
-		if (strpbrk(a.v[1], "?&# ")) {
-			err = tree_fail(-EINVAL, "not an image reference: %s", a.v[1]);
-		} else {
-			snprintf(path, sizeof(path), "/images/%s?force=%d", a.v[1], a.n == 3);
+		if (!name_image_ref_valid(a.v[1]))
+			err = tree_fail(-EINVAL, "not an image reference (NAME[:TAG][@DIGEST], an "
+					"id or a short id): %s", a.v[1]);
+		else if ((err = docker_path(path, sizeof(path), "/images/%s?force=%d", a.v[1],
+					    a.n == 3)))
+			err = tree_fail(err, "not an image reference: %s", a.v[1]);
+		else {
 			err = act(n->host, "DELETE", path, NULL, false);
 			settle(n->host, kind);
 		}
@@ -523,7 +544,7 @@ static int object_read(const struct caller *c, const struct node *n, struct buf 
 {
 	const struct object_attr *a = n->attr;
 	enum object_kind kind = node_kind(n);
-	char id[NAME_MAX_ESCAPED], path[NAME_MAX_ESCAPED + 64];
+	char id[NAME_MAX_ESCAPED], path[3 * NAME_MAX_ESCAPED + 64];
 	int err = 0;
 
 	pthread_rwlock_rdlock(&n->host->lock);
@@ -537,9 +558,8 @@ static int object_read(const struct caller *c, const struct node *n, struct buf 
 	pthread_rwlock_unlock(&n->host->lock);
 	if (err || a->show)
 		return err;
-	snprintf(path, sizeof(path), "%s%s%s", kinds[kind].inspect_path, id,
-		 kinds[kind].inspect_suffix);
-	return host_fetch_json(n->host, path, out);
+	err = object_path(kind, true, id, path, sizeof(path));
+	return err ? err : host_fetch_json(n->host, path, out);
 }
 
 const struct node_ops object_file_ops = {
@@ -555,3 +575,94 @@ const struct node_ops object_live_ops = {
 	.stat = object_stat,
 	.read = object_read,
 };
+
+/* ---- judging create bodies below admin ------------------------------------ */
+
+/* The allowlist's references, looked up on the engine the body is for
+ * (networks by name, id or id prefix, as the engine resolves them). */
+static int lookup(struct host *h, const char *path, json_t **out)
+{
+	struct docker_call call = { .method = "GET", .path = path, .timeout_ms = 10000 };
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	if (!err) {
+		*out = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			err = -EIO;
+		}
+	}
+	docker_reply_free(&r);
+	return err;
+}
+
+static void ref_fill(json_t *obj, struct allowlist_ref *out)
+{
+	snprintf(out->name, sizeof(out->name), "%s",
+		 json_string_value(json_object_get(obj, "Name")) ?: "");
+	snprintf(out->id, sizeof(out->id), "%s", json_string_value(json_object_get(obj, "Id")) ?: "");
+	snprintf(out->driver, sizeof(out->driver), "%s",
+		 json_string_value(json_object_get(obj, "Driver")) ?: "");
+	json_t *opts = json_object_get(obj, "Options");
+	out->options = json_is_object(opts) && json_object_size(opts);
+}
+
+/* path: made by docker_path (err its result); what cannot be a path
+ * segment names nothing. */
+static int resolve(struct host *h, int err, const char *path, struct allowlist_ref *out)
+{
+	json_t *obj = NULL;
+
+	if (err)
+		return err == -EINVAL ? -ENOENT : err;
+	err = lookup(h, path, &obj);
+	if (!err)
+		ref_fill(obj, out);
+	json_decref(obj);
+	return err;
+}
+
+static int resolve_network(void *arg, const char *ref, struct allowlist_ref *out)
+{
+	char path[NAME_MAX_ESCAPED * 3 + 16];
+
+	return resolve(arg, docker_path(path, sizeof(path), "/networks/%s", ref), path, out);
+}
+
+static int resolve_volume(void *arg, const char *name, struct allowlist_ref *out)
+{
+	char path[NAME_MAX_ESCAPED * 3 + 16];
+
+	return resolve(arg, docker_path(path, sizeof(path), "/volumes/%s", name), path, out);
+}
+
+void objects_resolver(struct host *h, struct allowlist_resolver *r)
+{
+	*r = (struct allowlist_resolver){ resolve_network, resolve_volume, h };
+}
+
+int objects_judge_body(const struct caller *c, struct host *h, enum allowlist_kind kind,
+		       json_t **body)
+{
+	struct allowlist_resolver r;
+	char why[512];
+	json_t *sent;
+	int err;
+
+	if (tree_level(c, h) >= LEVEL_ADMIN)
+		return 0;
+	objects_resolver(h, &r);
+	err = allowlist_rebuild(kind, *body, &r, &sent, why, sizeof(why));
+	if (err)
+		return err == -EACCES ? tree_deny("%s", why) : tree_fail(err, "%s", why);
+	/* On record is what is sent, not what was written. */
+	char *text = json_dumps(sent, JSON_COMPACT);
+	if (text)
+		tree_set_details(text);
+	free(text);
+	json_decref(*body);
+	*body = sent;
+	return 0;
+}

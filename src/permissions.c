@@ -137,6 +137,7 @@ static int host_perms_unlink(const struct caller *c, const struct node *dir, con
 
 const struct node_ops host_permissions_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "permission",
 	.read_level = LEVEL_ADMIN,
 	.error_file = true,
@@ -193,6 +194,7 @@ static int user_perms_unlink(const struct caller *c, const struct node *dir, con
 
 const struct node_ops user_permissions_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "permission",
 	.read_level = LEVEL_ADMIN,
 	.error_file = true,

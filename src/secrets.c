@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker.h"
 #include "format.h"
 #include "model.h"
 #include "swarm.h"
@@ -26,15 +27,15 @@ extern const struct node_ops secret_file_ops, secret_json_ops, config_file_ops,
 
 struct kind {
 	const char *name;         /* "secret" */
-	const char *api;          /* "/secrets" */
+	const char *create_path;  /* "/secrets/create" */
 	bool readable;
 	const struct node_ops *file_ops, *json_ops;
 };
 
-static const struct kind secret_kind = { "secret", "secrets", false, &secret_file_ops,
-					 &secret_json_ops };
-static const struct kind config_kind = { "config", "configs", true, &config_file_ops,
-					 &config_json_ops };
+static const struct kind secret_kind = { "secret", "/secrets/create", false,
+					 &secret_file_ops, &secret_json_ops };
+static const struct kind config_kind = { "config", "/configs/create", true,
+					 &config_file_ops, &config_json_ops };
 
 static const struct kind *kind_of(const struct node *n)
 {
@@ -156,7 +157,8 @@ static int objs_create(const struct caller *c, const struct node *dir, const cha
 	char pk[3 * NAME_MAX_ESCAPED];
 
 	if (!valid_name(name))
-		return -EINVAL;
+		return tree_fail(-EINVAL, "%s names are 1-64 of [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
+				 "not ending in .json", k->name);
 	pending_key(dir, k, name, pk, sizeof(pk));
 	swarm_pending_add(pk);
 	return 0;
@@ -176,7 +178,10 @@ static int objs_unlink(const struct caller *c, const struct node *dir, const cha
 	}
 	if (err || json)
 		return err ? err : -EPERM;
-	snprintf(path, sizeof(path), "/%s/%s", k->api, id);
+	err = k == &secret_kind ? docker_path(path, sizeof(path), "/secrets/%s", id)
+				: docker_path(path, sizeof(path), "/configs/%s", id);
+	if (err)
+		return tree_fail(err, "%s id %s cannot be named in an API path", k->name, id);
 	err = swarm_act(dir->host, "DELETE", path, NULL, false, NULL);
 	swarm_settle(dir->host);
 	return err;
@@ -184,6 +189,7 @@ static int objs_unlink(const struct caller *c, const struct node *dir, const cha
 
 const struct node_ops swarm_secrets_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "secret",
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_OPERATOR,
@@ -197,6 +203,7 @@ const struct node_ops swarm_secrets_dir_ops = {
 
 const struct node_ops swarm_configs_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "config",
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_OPERATOR,
@@ -258,7 +265,7 @@ static int obj_write(const struct caller *c, const struct node *n, const char *d
 		     size_t len, struct buf *out)
 {
 	const struct kind *k = kind_of(n);
-	char path[64], pk[3 * NAME_MAX_ESCAPED];
+	char pk[3 * NAME_MAX_ESCAPED];
 	struct buf b64 = BUF_INIT;
 	static const char tbl[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -281,9 +288,8 @@ static int obj_write(const struct caller *c, const struct node *n, const char *d
 	}
 	json_t *body = json_pack("{s:s, s:s}", "Name", n->sub, "Data", b64.data ? b64.data : "");
 	char *text = json_dumps(body, JSON_COMPACT);
-	snprintf(path, sizeof(path), "/%s/create", k->api);
 	tree_set_resource(n->sub);
-	err = swarm_act(n->host, "POST", path, text, true, NULL);
+	err = swarm_act(n->host, "POST", k->create_path, text, true, NULL);
 	free(text);
 	json_decref(body);
 	if (b64.data)
@@ -302,6 +308,7 @@ const struct node_ops secret_file_ops = {
 	.write_level = LEVEL_OPERATOR,
 	.remove_level = LEVEL_OPERATOR,
 	.secret = true,
+	.binary = true,           /* a key, a certificate, any blob */
 	.stat = obj_stat,
 	.read = obj_read,
 	.write = obj_write,
@@ -321,6 +328,7 @@ const struct node_ops config_file_ops = {
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_OPERATOR,
 	.remove_level = LEVEL_OPERATOR,
+	.binary = true,           /* the engine takes any bytes (base64 in the API) */
 	.stat = obj_stat,
 	.read = obj_read,
 	.write = obj_write,

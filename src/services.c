@@ -1,6 +1,6 @@
 /* services.c - M/swarms/<swarm>/services/.
  *
- *   services/ctl                create [OPTIONS] IMAGE [ARG...] | a ServiceSpec
+ *   services/.ctl               create [OPTIONS] IMAGE [ARG...] | a ServiceSpec
  *   services/<name>/            id image mode replicas running ports env spec.json
  *                               inspect.json logs logs.follow ctl error
  *   services/<name>/tasks/<slot-or-id>/   id state desired node error container
@@ -11,8 +11,8 @@
  *   ctl                         rollback | update [--force] | scale N | rm
  *
  * Every update reads the service's version and spec first and posts the
- * spec changed (swarm_update).  Service specs are judged by
- * access_check_service_spec unless the caller is admin.
+ * spec changed (swarm_update).  Below admin, a written spec is parsed by the
+ * allowlist (allowlist.h) and what is sent is the spec it writes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,8 +24,10 @@
 #include "docker.h"
 #include "follow.h"
 #include "format.h"
+#include "names.h"
 #include "log.h"
 #include "model.h"
+#include "objects.h"
 #include "stream.h"
 #include "swarm.h"
 #include "tree.h"
@@ -71,7 +73,7 @@ static int services_lookup(const struct caller *c, const struct node *dir, const
 {
 	int err = -ENOENT;
 
-	if (!strcmp(name, "ctl")) {
+	if (!strcmp(name, COLLECTION_CTL)) {
 		node_child(child, dir, &services_ctl_ops);
 		return 0;
 	}
@@ -92,7 +94,7 @@ static int services_list(const struct caller *c, const struct node *dir, struct 
 	json_t *svc;
 	size_t i;
 
-	dirlist_add(out, "ctl", NODE_FILE);
+	dirlist_add(out, COLLECTION_CTL, NODE_FILE);
 	pthread_rwlock_rdlock(&dir->host->lock);
 	if (dir->host->swarm)
 		json_array_foreach(dir->host->swarm->services, i, svc)
@@ -104,6 +106,7 @@ static int services_list(const struct caller *c, const struct node *dir, struct 
 
 const struct node_ops swarm_services_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "service",
 	.read_level = LEVEL_VIEWER,
 	.error_file = true,
@@ -324,7 +327,11 @@ static int edit_image(json_t *spec, void *arg)
 
 	if (!json_is_object(cs))
 		return tree_fail(-EINVAL, "the service has no container spec");
-	json_object_set_new(cs, "Image", json_string(arg));
+	json_t *v = json_string(arg);
+
+	/* NULL for what is not UTF-8: never an update that drops the image */
+	if (!v || json_object_set_new(cs, "Image", v))
+		return tree_fail(-EINVAL, "image: not UTF-8 text, cannot be sent");
 	return 0;
 }
 
@@ -333,9 +340,12 @@ static int image_write(const struct caller *c, const struct node *n, const char 
 {
 	char value[512];
 
-	if (tree_parse_value(data, len, sizeof(value) - 1, value) || !value[0] ||
-	    strchr(value, ' '))
-		return tree_fail(-EINVAL, "image takes one image reference");
+	/* Checked before the update: a service updated to what no engine
+	 * can pull is a rolling update that fails on every node. */
+	if (tree_parse_value(data, len, sizeof(value) - 1, value) ||
+	    !name_image_ref_valid(value))
+		return tree_fail(-EINVAL, "image takes one image reference (NAME[:TAG][@DIGEST], "
+				 "at most %zu bytes)", sizeof(value) - 1);
 	return swarm_update(n->host, "services", n->key, NULL, edit_image, value);
 }
 
@@ -388,14 +398,6 @@ static int resolve_refs(struct host *h, json_t *spec)
 	return err;
 }
 
-static int judge(const struct caller *c, struct host *h, json_t *spec)
-{
-	char why[256];
-
-	if (tree_level(c, h) < LEVEL_ADMIN && access_check_service_spec(spec, why, sizeof(why)) < 0)
-		return tree_deny("%s", why);
-	return 0;
-}
 
 static int edit_whole(json_t *spec, void *arg)
 {
@@ -414,9 +416,14 @@ static json_t *parse_spec(const char *data, size_t len)
 	/* What is checked must be what the engine decodes: no duplicates. */
 	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 
-	if (!j || !json_is_object(j)) {
+	/* je is filled only when the parse fails: an array parses. */
+	if (!j)
+		tree_fail(-EINVAL, "bad JSON: %s (line %d, column %d)", je.text, je.line,
+			  je.column);
+	else if (!json_is_object(j))
+		tree_fail(-EINVAL, "a ServiceSpec is a JSON object, not %s", format_json_kind(j));
+	if (!json_is_object(j)) {
 		json_decref(j);
-		tree_fail(-EINVAL, "bad JSON: %s (line %d)", je.text, je.line);
 		return NULL;
 	}
 	return j;
@@ -430,10 +437,10 @@ static int spec_write(const struct caller *c, const struct node *n, const char *
 	json_t *spec = parse_spec(data, len);
 	if (!spec)
 		return -EINVAL;
-	struct spec_edit se = { spec, c, n->host };
 	int err = resolve_refs(n->host, spec);
 	if (!err)
-		err = judge(c, n->host, spec);
+		err = objects_judge_body(c, n->host, ALLOW_SERVICE, &spec);
+	struct spec_edit se = { spec, c, n->host };
 	if (!err)
 		err = swarm_update(n->host, "services", n->key, NULL, edit_whole, &se);
 	json_decref(spec);
@@ -502,7 +509,9 @@ static int svc_ctl_write(const struct caller *c, const struct node *n, const cha
 	if (!strcmp(verb, "scale") && argc == 2)
 		return scale(n, arg);
 	if (!strcmp(verb, "rm") && argc == 1) {
-		snprintf(path, sizeof(path), "/services/%s", n->key);
+		err = docker_path(path, sizeof(path), "/services/%s", n->key);
+		if (err)
+			return tree_fail(err, "service id %s cannot be named in an API path", n->key);
 		err = swarm_act(n->host, "DELETE", path, NULL, false, NULL);
 		swarm_settle(n->host);
 		return err;
@@ -520,20 +529,32 @@ const struct node_ops service_ctl_ops = {
 	.write = svc_ctl_write,
 };
 
-/* ---- services/ctl: create ----------------------------------------------------------- */
+/* ---- services/.ctl: create ----------------------------------------------------------- */
 
 static const char create_usage[] =
 	"create [OPTIONS] IMAGE [ARG...]\n"
 	"{ ...the Docker API's ServiceSpec... }\n"
-	"OPTIONS: --name NAME, --replicas N, --mode replicated|global, -e/--env K=V,\n"
-	"  -l/--label K=V, --container-label K=V, --constraint EXPR,\n"
-	"  -p/--publish [PUBLISHED:]TARGET[/PROTO], --network NAME,\n"
-	"  --mount type=volume|tmpfs,source=S,target=D[,readonly] (bind: admins),\n"
-	"  --secret NAME[,target=FILE], --config NAME[,target=FILE],\n"
-	"  --update-parallelism N, --update-delay DURATION,\n"
-	"  --update-failure-action pause|continue|rollback, --update-order stop-first|start-first,\n"
-	"  --restart-condition none|on-failure|any, -w/--workdir DIR, -u/--user USER,\n"
-	"  --hostname NAME, --entrypoint CMD, -t/--tty\n";
+	"OPTIONS: docker service create's, with its syntax and defaults:\n"
+	"  --name NAME, --replicas N, --mode replicated|global|replicated-job|global-job,\n"
+	"  --max-concurrent N, --replicas-max-per-node N, -e/--env K=V, -l/--label K=V,\n"
+	"  --container-label K=V, --constraint EXPR, --placement-pref spread=D,\n"
+	"  -p/--publish [PUBLISHED:]TARGET[/PROTO] or published=P,target=T[,...],\n"
+	"  --endpoint-mode vip|dnsrr, --network NAME or name=N,alias=A,\n"
+	"  --mount type=volume|tmpfs,source=S,target=D[,...] (bind: admins),\n"
+	"  --secret NAME[,target=FILE,...] (admins), --config NAME[,target=FILE,...],\n"
+	"  --update-parallelism N, --update-delay D, --update-monitor D,\n"
+	"  --update-failure-action pause|continue|rollback, --update-max-failure-ratio R,\n"
+	"  --update-order stop-first|start-first, the same --rollback-*,\n"
+	"  --restart-condition none|on-failure|any, --restart-delay D,\n"
+	"  --restart-max-attempts N, --restart-window D, --limit-cpu N, --limit-memory SIZE,\n"
+	"  --limit-pids N, --reserve-cpu N, --reserve-memory SIZE, --health-cmd CMD,\n"
+	"  --health-interval D, --health-timeout D, --health-retries N,\n"
+	"  --health-start-period D, --no-healthcheck, --stop-grace-period D,\n"
+	"  --stop-signal SIG, --dns IP, --dns-option OPT, --dns-search DOMAIN,\n"
+	"  --host HOST:IP, --hostname NAME, --init, --read-only, -w/--workdir DIR,\n"
+	"  -u/--user USER, --group GROUP, --entrypoint CMD, -t/--tty, --log-driver D,\n"
+	"  --log-opt K=V, --cap-drop CAP, --ulimit NAME=SOFT[:HARD], -d, -q;\n"
+	"  for admins: --cap-add CAP, --sysctl K=V, --isolation I, other log drivers\n";
 
 static int create_read(const struct caller *c, const struct node *n, struct buf *out)
 {
@@ -577,9 +598,11 @@ static int create_write(const struct caller *c, const struct node *n, const char
 		tree_set_resource(name);
 	err = resolve_refs(n->host, spec);
 	if (!err)
-		err = judge(c, n->host, spec);
+		err = objects_judge_body(c, n->host, ALLOW_SERVICE, &spec);
 	if (err)
 		goto out;
+	/* The name as sent (below admin, the body was written anew). */
+	name = json_string_value(json_object_get(spec, "Name"));
 	char *text = json_dumps(spec, JSON_COMPACT);
 	err = swarm_act(n->host, "POST", "/services/create", text, true, &answer);
 	free(text);
@@ -699,8 +722,11 @@ static int logs_read(const struct caller *c, const struct node *n, struct buf *o
 	struct buf plain = BUF_INIT;
 	int err;
 
-	snprintf(path, sizeof(path), "/services/%s/logs?stdout=1&stderr=1&details=1&tail=%d",
-		 n->key, LOG_TAIL_LINES);
+	err = docker_path(path, sizeof(path),
+			  "/services/%s/logs?stdout=1&stderr=1&details=1&tail=%d", n->key,
+			  LOG_TAIL_LINES);
+	if (err)
+		return err;
 	err = host_call(n->host, &call, &r);
 	if (err) {
 		err = tree_fail(err, "%s", r.message);
@@ -735,11 +761,11 @@ const struct node_ops service_logs_ops = {
 static int service_follow(const struct caller *c, const struct node *n, struct stream *s)
 {
 	char path[320];
+	int err = docker_path(path, sizeof(path),
+			      "/services/%s/logs?stdout=1&stderr=1&details=1&follow=1&tail=%d",
+			      n->key, FOLLOW_TAIL_LINES);
 
-	snprintf(path, sizeof(path),
-		 "/services/%s/logs?stdout=1&stderr=1&details=1&follow=1&tail=%d", n->key,
-		 FOLLOW_TAIL_LINES);
-	return follow_start(n->host, path, service_tty(n), prefix_lines, s);
+	return err ? err : follow_start(n->host, path, service_tty(n), prefix_lines, s);
 }
 
 const struct node_ops service_follow_ops = {

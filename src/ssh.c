@@ -28,6 +28,7 @@
 #include <libssh2.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "ssh.h"
@@ -91,14 +92,6 @@ static void ssh_global_init(void)
 	snprintf(sock_dir, sizeof(sock_dir), "/tmp/dockfs-ssh.XXXXXX");
 	if (!mkdtemp(sock_dir))
 		sock_dir[0] = '\0';
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static void set_error(struct ssh_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -217,8 +210,8 @@ static int knownhost_keybit(int type)
 }
 
 /* The server's key against the host's known_hosts credential. */
-static int check_host_key(struct ssh_link *l, const char *address, int port, char *msg,
-			  size_t msglen)
+static int check_host_key(struct ssh_link *l, const char *url, const char *address, int port,
+			  char *msg, size_t msglen)
 {
 	size_t klen;
 	int type, err = 0;
@@ -235,7 +228,7 @@ static int check_host_key(struct ssh_link *l, const char *address, int port, cha
 		snprintf(msg, msglen, "%s: the server showed no host key", address);
 		return -EACCES;
 	}
-	err = conn_secret(l->host, "ssh/known_hosts", &kh);
+	err = conn_secret(l->host, url, "ssh/known_hosts", &kh);
 	if (err) {
 		snprintf(msg, msglen, "ssh %s: host key SHA256:%s not trusted: %s "
 			 "(write the host's known_hosts line to hosts/%s/ssh/known_hosts)", address, fp,
@@ -285,13 +278,17 @@ static int check_host_key(struct ssh_link *l, const char *address, int port, cha
 	return -EACCES;
 }
 
-static int authenticate(struct ssh_link *l, const char *user, char *msg, size_t msglen)
+/* The credentials are asked for url, the one this session was opened for:
+ * a credential sealed for another url (the host's before a change) does
+ * not open (vault.h). */
+static int authenticate(struct ssh_link *l, const char *url, const char *user, char *msg,
+			size_t msglen)
 {
 	struct secret key, pw;
 	int rc = -1, err;
 	char *emsg = NULL;
 
-	err = conn_secret(l->host, "ssh/key", &key);
+	err = conn_secret(l->host, url, "ssh/key", &key);
 	if (!err) {
 		rc = libssh2_userauth_publickey_frommemory(l->sess, user, strlen(user), NULL, 0,
 							   (const char *)key.data, key.len, NULL);
@@ -302,7 +299,7 @@ static int authenticate(struct ssh_link *l, const char *user, char *msg, size_t 
 		snprintf(msg, msglen, "ssh %s@%s: key authentication failed: %s", user, l->address,
 			 emsg ? emsg : "refused");
 	}
-	if (!conn_secret(l->host, "ssh/password", &pw)) {
+	if (!conn_secret(l->host, url, "ssh/password", &pw)) {
 		rc = libssh2_userauth_password(l->sess, user, (const char *)pw.data);
 		secret_free(&pw);
 		if (rc == 0)
@@ -322,15 +319,18 @@ static int authenticate(struct ssh_link *l, const char *user, char *msg, size_t 
 /* Makes the session: connect, handshake, host key, auth; all bounded. */
 static int open_session(struct ssh_link *l)
 {
-	char msg[512] = "", *user, *address;
+	char msg[512] = "", *user, *address, *url;
 	int port, err;
 
+	/* One consistent target: the url, and the user and address parsed
+	 * from it, copied together. */
 	pthread_mutex_lock(&l->lock);
 	user = strdup(l->user);
 	address = strdup(l->address);
+	url = strdup(l->url);
 	port = l->port;
 	pthread_mutex_unlock(&l->lock);
-	if (!user || !address) {
+	if (!user || !address || !url) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -354,9 +354,9 @@ static int open_session(struct ssh_link *l)
 		err = -EHOSTDOWN;
 		goto out;
 	}
-	err = check_host_key(l, address, port, msg, sizeof(msg));
+	err = check_host_key(l, url, address, port, msg, sizeof(msg));
 	if (!err)
-		err = authenticate(l, user, msg, sizeof(msg));
+		err = authenticate(l, url, user, msg, sizeof(msg));
 	if (err)
 		goto out;
 	libssh2_keepalive_config(l->sess, 1, 15);
@@ -374,6 +374,7 @@ out:
 	}
 	free(user);
 	free(address);
+	free(url);
 	return err;
 }
 

@@ -2,6 +2,7 @@
  * schema versioned by PRAGMA user_version, every value bound, never spliced. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "private_file.h"
 #include "store.h"
 
 struct store {
@@ -159,6 +161,15 @@ static const char *const migrations[] = {
 	/* tcp:// without TLS only when an admin says so. */
 	"ALTER TABLE docker_hosts ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (insecure IN (0, 1));",
+
+	/* 4: a host's credentials are for the engine its url names: a changed
+	 * url drops them, in the statement that changes it, whichever writes
+	 * it (so they never go to another engine; vault.h also seals them
+	 * with the url). */
+	"CREATE TRIGGER host_url_drops_credentials"
+	"  AFTER UPDATE OF host_url ON docker_hosts"
+	"  WHEN old.host_url IS NOT new.host_url"
+	"  BEGIN DELETE FROM host_credentials WHERE host_id = new.id; END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -442,6 +453,8 @@ out:
 	return ret;
 }
 
+bool store_lock_exclusive = true;
+
 static int configure(struct store *st)
 {
 	sqlite3_stmt *s = NULL;
@@ -452,6 +465,15 @@ static int configure(struct store *st)
 	sqlite3_extended_result_codes(st->db, 1);
 	/* First, so that switching to WAL waits for other processes too. */
 	ret = exec(st, "PRAGMA busy_timeout = 5000");
+	if (ret)
+		goto out;
+	/* One daemon owns its registry (a second one waits busy_timeout and
+	 * fails to start).  Exclusive before WAL also keeps the WAL index in
+	 * heap memory instead of a -shm file SQLite would map: with a mapped
+	 * -shm, a file made immutable, a full disk or a truncation under us
+	 * is a SIGBUS that kills the daemon, where a write(2) is an errno
+	 * for the one writer. */
+	ret = store_lock_exclusive ? exec(st, "PRAGMA locking_mode = EXCLUSIVE") : 0;
 	if (ret)
 		goto out;
 	ret = prepare(st, "PRAGMA journal_mode = WAL", &s);
@@ -483,31 +505,58 @@ out:
 	return ret;
 }
 
-/* Creates the file 0600 before SQLite does, so the registry is never
- * readable by others, whatever the umask.  SQLite gives the -wal and -shm
- * files the mode of the database. */
-static int create_private(const char *path)
+/* The registry is the daemon's alone (private_file.h): opened or created
+ * (O_EXCL, 0600) by us and checked on the descriptor before SQLite sees the
+ * path; SQLite's -wal, -shm and -journal files, when present, pass the same
+ * checks.  *fd stays open until SQLite has opened the same file. */
+static int open_private(const char *path, int *fd, struct stat *sb)
 {
-	int fd, ret = 0;
+	static const char *const companions[] = { "-wal", "-shm", "-journal" };
+	bool created;
+	int ret;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		return log_error(ret, "store: %s: %s", path, strerror(-ret));
+	*fd = private_file_open(path, O_RDWR, true, "registry", &created, sb);
+	if (*fd < 0)
+		return *fd;
+	/* Tightens a registry that an older run left readable by others
+	 * (it is ours: private_file_open checked). */
+	if (!created && (sb->st_mode & 077) && fchmod(*fd, 0600) < 0)
+		log_msg(LOG_LVL_WARN, "store: chmod %s: %s", path, strerror(errno));
+	for (size_t i = 0; i < sizeof(companions) / sizeof(companions[0]); i++) {
+		char name[PATH_MAX], what[32];
+
+		if (snprintf(name, sizeof(name), "%s%s", path, companions[i]) >= (int)sizeof(name))
+			ret = -ENAMETOOLONG;
+		else {
+			snprintf(what, sizeof(what), "registry's %s file", companions[i]);
+			ret = private_file_check(name, what);
+		}
+		if (ret) {
+			close(*fd);
+			*fd = -1;
+			return ret;
+		}
 	}
-	/* Also tightens a file that an older run left more open. */
-	if (fchmod(fd, 0600) < 0) {
-		ret = -errno;
-		log_msg(LOG_LVL_ERROR, "store: chmod %s: %s", path, strerror(-ret));
-	}
-	close(fd);
-	return ret;
+	return 0;
+}
+
+/* Whether SQLite opened the file we checked (the path still names it). */
+static int same_file(const char *path, const struct stat *checked)
+{
+	struct stat now;
+
+	if (lstat(path, &now) != 0 || now.st_dev != checked->st_dev ||
+	    now.st_ino != checked->st_ino)
+		return log_error(-EPERM, "store: %s: replaced while it was opened: refused", path);
+	return 0;
 }
 
 static int open_at(const char *path, int target, struct store **out)
 {
 	struct store *st;
-	int ret, rc;
+	struct stat sb;
+	int ret, rc, fd = -1;
+	bool file = path && strcmp(path, ":memory:") != 0;
 
 	if (!out)
 		return -EINVAL;
@@ -518,22 +567,29 @@ static int open_at(const char *path, int target, struct store **out)
 		return log_error(-EIO, "store: SQLite is built without thread safety");
 	if (sodium_init() < 0)
 		return log_error(-EIO, "store: libsodium failed to initialise");
-	if (strcmp(path, ":memory:")) {
-		ret = create_private(path);
+	if (file) {
+		ret = open_private(path, &fd, &sb);
 		if (ret)
 			return ret;
 	}
 	st = calloc(1, sizeof(*st));
-	if (!st)
+	if (!st) {
+		if (fd >= 0)
+			close(fd);
 		return -ENOMEM;
+	}
 	ret = -pthread_mutex_init(&st->lock, NULL);
 	if (ret) {
+		if (fd >= 0)
+			close(fd);
 		free(st);
 		return log_error(ret, "store: mutex: %s", strerror(-ret));
 	}
+	/* No SQLITE_OPEN_CREATE for a file: open_private made it; NOFOLLOW
+	 * in case the path became a link since. */
 	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_FULLMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+			     (file ? SQLITE_OPEN_NOFOLLOW : SQLITE_OPEN_CREATE), NULL);
 	if (rc != SQLITE_OK) {
 		if (!st->db) {
 			ret = log_error(-ENOMEM, "store: %s: out of memory", path);
@@ -542,11 +598,20 @@ static int open_at(const char *path, int target, struct store **out)
 		ret = db_err(st, rc, path);
 		goto out;
 	}
+	if (file) {
+		ret = same_file(path, &sb);
+		close(fd);
+		fd = -1;
+		if (ret)
+			goto out;
+	}
 	ret = configure(st);
 	if (ret)
 		goto out;
 	ret = apply_migrations(st, target);
 out:
+	if (fd >= 0)
+		close(fd);
 	if (ret) {
 		sqlite3_close(st->db);
 		pthread_mutex_destroy(&st->lock);
@@ -1917,10 +1982,13 @@ out:
 
 int store_cred_put(struct store *st, const char *host, const struct store_cred *c)
 {
+	/* Only while the host still has the url the value was sealed for: a
+	 * value sealed before a url change must not land after it. */
 	static const char sql[] =
 		"INSERT INTO host_credentials (id, host_id, credential_type, encrypted_value,"
 		" nonce, metadata)"
 		" SELECT ?1, id, ?2, ?3, ?4, ?5 FROM docker_hosts WHERE name = ?6"
+		" AND host_url = ?7"
 		" ON CONFLICT (host_id, credential_type) DO UPDATE SET"
 		" encrypted_value = excluded.encrypted_value, nonce = excluded.nonce,"
 		" metadata = excluded.metadata, updated_at = " NOW_S;
@@ -1928,7 +1996,7 @@ int store_cred_put(struct store *st, const char *host, const struct store_cred *
 	sqlite3_stmt *s = NULL;
 	int ret, rc = SQLITE_OK;
 
-	if (!valid_host_name(host) || !c->type || !c->sealed || !c->nonce)
+	if (!valid_host_name(host) || !c->type || !c->sealed || !c->nonce || !c->url)
 		return -EINVAL;
 	uuid_v4(id);
 	pthread_mutex_lock(&st->lock);
@@ -1943,6 +2011,7 @@ int store_cred_put(struct store *st, const char *host, const struct store_cred *
 		rc = sqlite3_bind_blob(s, 4, c->nonce, (int)c->nonce_len, SQLITE_STATIC);
 	bind_text(s, 5, c->metadata, &rc);
 	bind_text(s, 6, host, &rc);
+	bind_text(s, 7, c->url, &rc);
 	if (rc != SQLITE_OK) {
 		ret = db_err(st, rc, "bind");
 		goto out;
@@ -1969,12 +2038,34 @@ static void *blob_dup(sqlite3_stmt *s, int col, size_t *len)
 	return p;
 }
 
+/* Fills c from a row of c.host_id, encrypted_value, nonce, metadata,
+ * updated_at, h.host_url, credential_type, h.name. */
+static void cred_from_row(sqlite3_stmt *s, struct store_cred *c)
+{
+	const char *hid = (const char *)sqlite3_column_text(s, 0);
+	const char *meta = (const char *)sqlite3_column_text(s, 3);
+	const char *url = (const char *)sqlite3_column_text(s, 5);
+	const char *type = (const char *)sqlite3_column_text(s, 6);
+	const char *host = (const char *)sqlite3_column_text(s, 7);
+
+	snprintf(c->host_id, sizeof(c->host_id), "%s", hid ? hid : "");
+	c->sealed = blob_dup(s, 1, &c->sealed_len);
+	c->nonce = blob_dup(s, 2, &c->nonce_len);
+	c->metadata = meta ? strdup(meta) : NULL;
+	c->updated_at = (time_t)sqlite3_column_int64(s, 4);
+	c->url = url ? strdup(url) : NULL;
+	c->type = type ? strdup(type) : NULL;
+	c->host = host ? strdup(host) : NULL;
+}
+
+#define CRED_COLUMNS                                                          \
+	"SELECT c.host_id, c.encrypted_value, c.nonce, c.metadata, c.updated_at,"   \
+	" h.host_url, c.credential_type, h.name"                                 \
+	" FROM host_credentials c JOIN docker_hosts h ON h.id = c.host_id"
+
 int store_cred_get(struct store *st, const char *host, const char *type, struct store_cred *c)
 {
-	static const char sql[] =
-		"SELECT c.host_id, c.encrypted_value, c.nonce, c.metadata, c.updated_at"
-		" FROM host_credentials c JOIN docker_hosts h ON h.id = c.host_id"
-		" WHERE h.name = ?1 AND c.credential_type = ?2";
+	static const char sql[] = CRED_COLUMNS " WHERE h.name = ?1 AND c.credential_type = ?2";
 	sqlite3_stmt *s = NULL;
 	int ret, rc = SQLITE_OK;
 
@@ -1992,23 +2083,50 @@ int store_cred_get(struct store *st, const char *host, const char *type, struct 
 		goto out;
 	}
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	if (rc == SQLITE_DONE)
 		ret = -ENOENT;
-	} else if (rc != SQLITE_ROW) {
+	else if (rc != SQLITE_ROW)
 		ret = db_err(st, rc, "get credential");
-	} else {
-		const char *hid = (const char *)sqlite3_column_text(s, 0);
-		const char *meta = (const char *)sqlite3_column_text(s, 3);
-
-		snprintf(c->host_id, sizeof(c->host_id), "%s", hid ? hid : "");
-		c->sealed = blob_dup(s, 1, &c->sealed_len);
-		c->nonce = blob_dup(s, 2, &c->nonce_len);
-		c->metadata = meta ? strdup(meta) : NULL;
-		c->updated_at = (time_t)sqlite3_column_int64(s, 4);
-	}
+	else
+		cred_from_row(s, c);
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_cred_foreach(struct store *st, int (*cb)(const struct store_cred *c, void *arg),
+		       void *arg)
+{
+	static const char sql[] = CRED_COLUMNS " ORDER BY h.name, c.credential_type";
+	struct store_cred *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	/* Copied first, so that cb runs unlocked (it may put). */
+	pthread_mutex_lock(&st->lock);
+	ret = prepare(st, sql, &s);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			rows = realloc(rows, cap * sizeof(*rows));
+			if (!rows)
+				abort();
+		}
+		memset(&rows[n], 0, sizeof(rows[n]));
+		cred_from_row(s, &rows[n++]);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_err(st, rc, "list credentials");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (!ret)
+			ret = cb(&rows[i], arg);
+		store_cred_free_fields(&rows[i]);
+	}
+	free(rows);
 	return ret;
 }
 
@@ -2017,8 +2135,11 @@ void store_cred_free_fields(struct store_cred *c)
 	free((void *)c->sealed);
 	free((void *)c->nonce);
 	free((void *)c->metadata);
+	free((void *)c->url);
+	free((void *)c->type);
+	free((void *)c->host);
 	c->sealed = c->nonce = NULL;
-	c->metadata = NULL;
+	c->metadata = c->url = c->type = c->host = NULL;
 }
 
 int store_cred_remove(struct store *st, const char *host, const char *type)
@@ -2092,6 +2213,77 @@ bool store_host_insecure(struct store *st, const char *host)
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return on;
+}
+
+void store_new_id(char id[STORE_ID_LEN + 1])
+{
+	uuid_v4(id);
+}
+
+int store_host_register(struct store *st, const char *id, const char *name, const char *url,
+			bool insecure, const char *description, const struct store_cred *creds,
+			size_t ncreds)
+{
+	static const char host_sql[] =
+		"INSERT INTO docker_hosts (id, name, connection_type, host_url, insecure,"
+		" description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+	static const char cred_sql[] =
+		"INSERT INTO host_credentials (id, host_id, credential_type, encrypted_value,"
+		" nonce, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	const char *type = url_connection_type(url);
+	sqlite3_stmt *s = NULL;
+	int ret, rc = SQLITE_OK;
+
+	if (!valid_host_name(name) || !type || !id)
+		return -EINVAL;
+	for (size_t i = 0; i < ncreds; i++)
+		if (!creds[i].type || !creds[i].sealed || !creds[i].nonce)
+			return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	ret = tx_begin(st);
+	if (ret)
+		goto out;
+	ret = prepare(st, host_sql, &s);
+	if (ret)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	bind_text(s, 2, name, &rc);
+	bind_text(s, 3, type, &rc);
+	bind_text(s, 4, url, &rc);
+	bind_int64(s, 5, insecure, &rc);
+	bind_text(s, 6, description, &rc);
+	bind_int64(s, 7, (int64_t)time(NULL), &rc);
+	ret = rc != SQLITE_OK ? db_err(st, rc, "bind") : step_done(st, s, "register host");
+	for (size_t i = 0; !ret && i < ncreds; i++) {
+		char cid[STORE_ID_LEN + 1];
+
+		sqlite3_finalize(s);
+		s = NULL;
+		ret = prepare(st, cred_sql, &s);
+		if (ret)
+			break;
+		uuid_v4(cid);
+		bind_text(s, 1, cid, &rc);
+		bind_text(s, 2, id, &rc);
+		bind_text(s, 3, creds[i].type, &rc);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_blob(s, 4, creds[i].sealed, (int)creds[i].sealed_len,
+					       SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_blob(s, 5, creds[i].nonce, (int)creds[i].nonce_len,
+					       SQLITE_STATIC);
+		bind_text(s, 6, creds[i].metadata, &rc);
+		ret = rc != SQLITE_OK ? db_err(st, rc, "bind")
+				      : step_done(st, s, "register credential");
+	}
+	if (!ret)
+		ret = tx_commit(st);
+out:
+	sqlite3_finalize(s);
+	if (ret)
+		tx_rollback(st);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
 }
 
 int store_host_id(struct store *st, const char *host, char id[STORE_ID_LEN + 1])

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "docker.h"
 #include "log.h"
 #include "map.h"
 #include "model.h"
@@ -20,14 +22,9 @@
  * within a fraction of a second). */
 #define HOT_POLL_MS 250L
 #define PENDING_SECONDS 60       /* a created name waits this long for its write */
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+/* How long a removed network stays out of the lists (swarm_networks): a
+ * node's copy goes when a task's stop grace period has passed. */
+#define REMOVED_NETWORK_SECONDS 600
 
 json_t *swarm_get(json_t *obj, const char *path)
 {
@@ -120,7 +117,13 @@ json_t *swarm_node_names(json_t *nodes)
 	return names;
 }
 
-/* Swarm-scoped networks only: a manager's /networks also has its own. */
+static bool network_removed(const char *id);
+
+/* Swarm-scoped networks only: a manager's /networks also has its own.
+ * Those this daemon removed are left out: the swarm forgets a network at
+ * once, but the manager's node lists its own copy (Scope "swarm" too)
+ * until the last task container on it that used the network has stopped,
+ * which takes the service's stop grace period. */
 static json_t *swarm_networks(json_t *all)
 {
 	json_t *out = json_array(), *n;
@@ -128,7 +131,7 @@ static json_t *swarm_networks(json_t *all)
 
 	json_array_foreach(all, i, n) {
 		const char *scope = swarm_str(n, "Scope");
-		if (scope && !strcmp(scope, "swarm"))
+		if (scope && !strcmp(scope, "swarm") && !network_removed(swarm_str(n, "Id") ?: ""))
 			json_array_append(out, n);
 	}
 	return out;
@@ -167,6 +170,7 @@ static void refresh_locked(struct host *h)
 
 	pthread_rwlock_rdlock(&h->lock);
 	snprintf(type, sizeof(type), "%s", h->host_type);
+	unsigned gen = h->url_gen;
 	pthread_rwlock_unlock(&h->lock);
 	if (strcmp(type, "swarm_manager")) {
 		pthread_rwlock_wrlock(&h->lock);
@@ -203,6 +207,12 @@ static void refresh_locked(struct host *h)
 	s->last_poll = mono_ms();
 
 	pthread_rwlock_wrlock(&h->lock);
+	if (h->url_gen != gen) {
+		/* The url changed meanwhile: another engine's lists. */
+		pthread_rwlock_unlock(&h->lock);
+		swarm_cache_free(s);
+		return;
+	}
 	struct swarm_cache *old = h->swarm;
 	bool same = old && json_equal(old->nodes, s->nodes) &&
 		    json_equal(old->services, s->services) && json_equal(old->tasks, s->tasks) &&
@@ -232,7 +242,16 @@ static void refresh_locked(struct host *h)
  * kept. */
 void swarm_refresh(struct host *h)
 {
-	pthread_mutex_lock(&h->swarm_refresh_lock);
+	/* A caller's settle waits for the worker's refresh no longer than
+	 * its budget (docker.h); the worker's own lists then come soon. */
+	if (docker_budget_user()) {
+		struct timespec until = docker_budget_until(DOCKER_DEFAULT_TIMEOUT_MS);
+
+		if (pthread_mutex_timedlock(&h->swarm_refresh_lock, &until))
+			return;
+	} else {
+		pthread_mutex_lock(&h->swarm_refresh_lock);
+	}
 	refresh_locked(h);
 	pthread_mutex_unlock(&h->swarm_refresh_lock);
 }
@@ -534,20 +553,60 @@ int swarm_act(struct host *h, const char *method, const char *path, const char *
 	return err;
 }
 
-int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
-		 int (*edit)(json_t *spec, void *arg), void *arg)
+/* The path of swarm_update's object (update false) or of its update
+ * at version, with extra ("rollback=previous", a constant of the caller)
+ * as one more query parameter. */
+static int update_path(char *path, size_t len, const char *kind, const char *id, bool update,
+		       long long version, const char *extra)
+{
+	char key[32] = "", value[32] = "";
+	const char *eq = extra ? strchr(extra, '=') : NULL;
+
+	if (extra) {
+		if (!eq || (size_t)(eq - extra) >= sizeof(key) || strlen(eq + 1) >= sizeof(value))
+			return -EINVAL;
+		memcpy(key, extra, (size_t)(eq - extra));
+		snprintf(value, sizeof(value), "%s", eq + 1);
+	}
+	if (!strcmp(kind, "swarm")) {
+		if (!update)
+			return docker_path(path, len, "/swarm");
+		return extra ? docker_path(path, len, "/swarm/update?version=%lld&%s=%s", version,
+					   key, value)
+			     : docker_path(path, len, "/swarm/update?version=%lld", version);
+	}
+	if (!strcmp(kind, "services")) {
+		if (!update)
+			return docker_path(path, len, "/services/%s", id);
+		return extra ? docker_path(path, len, "/services/%s/update?version=%lld&%s=%s", id,
+					   version, key, value)
+			     : docker_path(path, len, "/services/%s/update?version=%lld", id, version);
+	}
+	if (!strcmp(kind, "nodes")) {
+		if (!update)
+			return docker_path(path, len, "/nodes/%s", id);
+		return extra ? docker_path(path, len, "/nodes/%s/update?version=%lld&%s=%s", id,
+					   version, key, value)
+			     : docker_path(path, len, "/nodes/%s/update?version=%lld", id, version);
+	}
+	return -EINVAL;
+}
+
+#define SWARM_UPDATE_TRIES 4
+
+int swarm_update_unsettled(struct host *h, const char *kind, const char *id, const char *extra,
+			   int (*edit)(json_t *spec, void *arg), void *arg)
 {
 	char path[640];
 	int err = 0;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < SWARM_UPDATE_TRIES; attempt++) {
 		struct buf b = BUF_INIT;
 		json_t *obj, *spec;
 
-		if (!strcmp(kind, "swarm"))
-			snprintf(path, sizeof(path), "/swarm");
-		else
-			snprintf(path, sizeof(path), "/%s/%s", kind, id);
+		err = update_path(path, sizeof(path), kind, id, false, 0, extra);
+		if (err)
+			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
 		err = swarm_act(h, "GET", path, NULL, false, &b);
 		if (err)
 			return err;
@@ -566,30 +625,39 @@ int swarm_update(struct host *h, const char *kind, const char *id, const char *e
 		}
 		char *body = json_dumps(spec, JSON_COMPACT);
 		json_decref(obj);
-		if (!strcmp(kind, "swarm"))
-			snprintf(path, sizeof(path), "/swarm/update?version=%lld%s%s",
-				 (long long)version, extra ? "&" : "", extra ?: "");
-		else
-			snprintf(path, sizeof(path), "/%s/%s/update?version=%lld%s%s", kind, id,
-				 (long long)version, extra ? "&" : "", extra ?: "");
+		err = update_path(path, sizeof(path), kind, id, true, (long long)version, extra);
+		if (err) {
+			free(body);
+			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
+		}
 		struct docker_call call = {
 			.method = "POST", .path = path, .body = body, .timeout_ms = 30000,
 		};
 		struct docker_reply r;
 		err = host_call(h, &call, &r);
 		free(body);
-		bool moved = err && strstr(r.message, "out of sequence");
-		if (err && !(moved && attempt == 0))
+		bool moved = err && strstr(r.message, "out of sequence") &&
+			     attempt + 1 < SWARM_UPDATE_TRIES;
+		if (err && !moved)
 			err = tree_fail(err, "%s", r.message);
 		docker_reply_free(&r);
 		if (!moved)
 			break;
+		log_info("host %s: %s %s: update out of sequence, read again", h->name, kind, id);
 	}
+	return err;
+}
+
+int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
+		 int (*edit)(json_t *spec, void *arg), void *arg)
+{
+	int err = swarm_update_unsettled(h, kind, id, extra, edit, arg);
+
 	swarm_settle(h);
 	return err;
 }
 
-/* ---- names pending their first write -------------------------------------- */
+/* ---- names pending their first write, networks just removed --------------- */
 
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map pending = MAP_INIT;
@@ -608,14 +676,14 @@ static void expire_cb(const char *k, void *v, void *arg)
 		*gone = p;
 }
 
-void swarm_pending_add(const char *key)
+static void remember(const char *key, int seconds)
 {
 	struct pending_name *p = malloc(sizeof(*p) + strlen(key) + 1), *gone;
 
 	if (!p)
 		abort();
 	strcpy(p->key, key);
-	p->expires = time(NULL) + PENDING_SECONDS;
+	p->expires = time(NULL) + seconds;
 	pthread_mutex_lock(&pending_lock);
 	do {
 		gone = NULL;
@@ -625,6 +693,11 @@ void swarm_pending_add(const char *key)
 	} while (gone);
 	free(map_put(&pending, p->key, p));
 	pthread_mutex_unlock(&pending_lock);
+}
+
+void swarm_pending_add(const char *key)
+{
+	remember(key, PENDING_SECONDS);
 }
 
 bool swarm_pending_has(const char *key)
@@ -641,4 +714,26 @@ void swarm_pending_del(const char *key)
 	pthread_mutex_lock(&pending_lock);
 	free(map_del(&pending, key));
 	pthread_mutex_unlock(&pending_lock);
+}
+
+/* Network ids are never reused, so a remembered one hides no other. */
+static void removed_network_key(const char *id, char *key, size_t len)
+{
+	snprintf(key, len, "network-removed:%s", id);
+}
+
+void swarm_network_removed(const char *id)
+{
+	char key[128];
+
+	removed_network_key(id, key, sizeof(key));
+	remember(key, REMOVED_NETWORK_SECONDS);
+}
+
+static bool network_removed(const char *id)
+{
+	char key[128];
+
+	removed_network_key(id, key, sizeof(key));
+	return swarm_pending_has(key);
 }

@@ -2,7 +2,7 @@
  * swarm's overlay networks, and the membership verbs of M/hosts/<h>/ctl.
  *
  *   M/swarms/<swarm>/   id info.json leader managers join-token/{worker,manager}
- *                       nodes/ services/ secrets/ configs/ networks/
+ *                       nodes/ services/ secrets/ configs/ networks/ stacks/
  *
  * Every node below carries the manager host that backs the swarm
  * (swarm.h), so levels are the caller's on that host: viewer to see,
@@ -15,8 +15,11 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "docker.h"
 #include "format.h"
 #include "model.h"
+#include "names.h"
+#include "stacks.h"
 #include "swarm.h"
 #include "tree.h"
 
@@ -85,6 +88,7 @@ static int swarms_lookup(const struct caller *c, const struct node *dir, const c
 
 const struct node_ops swarms_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "swarm",
 	.lookup = swarms_lookup,
 	.list = swarms_list,
@@ -170,6 +174,7 @@ static const struct {
 	{ "secrets", &swarm_secrets_dir_ops },
 	{ "configs", &swarm_configs_dir_ops },
 	{ "networks", &swarm_networks_dir_ops },
+	{ "stacks", &swarm_stacks_dir_ops },
 };
 
 #define N_DIRS (sizeof(swarm_dirs) / sizeof(swarm_dirs[0]))
@@ -357,6 +362,8 @@ static int networks_list(const struct caller *c, const struct node *dir, struct 
 
 static int networks_mkdir(const struct caller *c, const struct node *dir, const char *name)
 {
+	if (!name_object_valid(name))
+		return tree_fail(-EINVAL, "network names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
 	json_t *body = json_pack("{s:s, s:s, s:b, s:b}", "Name", name, "Driver", "overlay",
 				 "Attachable", 1, "CheckDuplicate", 1);
 	char *text = json_dumps(body, JSON_COMPACT);
@@ -377,14 +384,19 @@ static int networks_rmdir(const struct caller *c, const struct node *dir, const 
 	err = with_swarm(dir->host, find_network, dir, id);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "/networks/%s", id);
+	err = docker_path(path, sizeof(path), "/networks/%s", id);
+	if (err)
+		return tree_fail(err, "network id %s cannot be named in an API path", id);
 	err = swarm_act(dir->host, "DELETE", path, NULL, false, NULL);
+	if (!err || err == -ENOENT)
+		swarm_network_removed(id);
 	swarm_settle(dir->host);
 	return err;
 }
 
 const struct node_ops swarm_networks_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "network",
 	.read_level = LEVEL_VIEWER,
 	.write_level = LEVEL_OPERATOR,
@@ -474,7 +486,6 @@ int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const
 		   struct buf *out)
 {
 	const char *advertise = NULL, *listen = "0.0.0.0:2377", *token = NULL, *remote = NULL;
-	char path[64];
 	json_t *body = NULL;
 	int err;
 
@@ -485,8 +496,8 @@ int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const
 	if (!strcmp(argv[0], "leave")) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "force")))
 			return tree_fail(-EINVAL, "%s", membership_usage);
-		snprintf(path, sizeof(path), "/swarm/leave?force=%d", argc == 2);
-		err = swarm_act(h, "POST", path, NULL, false, NULL);
+		err = swarm_act(h, "POST", argc == 2 ? "/swarm/leave?force=1" : "/swarm/leave?force=0",
+				NULL, false, NULL);
 		host_info_refresh(h);
 		return err;
 	}
@@ -512,12 +523,19 @@ int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const
 	}
 	if (join && (!token || !remote))
 		return tree_fail(-EINVAL, "join needs --token and a manager address");
+	/* Each value either goes in or fails the write: a NULL (a word that
+	 * is not UTF-8) once left json_dumps() nothing, and an empty body
+	 * would init a swarm with the engine's defaults. */
 	body = json_pack("{s:s}", "ListenAddr", listen);
-	if (advertise)
-		json_object_set_new(body, "AdvertiseAddr", json_string(advertise));
-	if (join) {
-		json_object_set_new(body, "JoinToken", json_string(token));
-		json_object_set_new(body, "RemoteAddrs", json_pack("[s]", remote));
+	bool lost = !body;
+	if (advertise && !lost)
+		lost = json_object_set_new(body, "AdvertiseAddr", json_string(advertise)) != 0;
+	if (join && !lost)
+		lost = json_object_set_new(body, "JoinToken", json_string(token)) ||
+		       json_object_set_new(body, "RemoteAddrs", json_pack("[s]", remote));
+	if (lost) {
+		json_decref(body);
+		return tree_fail(-EINVAL, "an address or token that is not UTF-8 text cannot be sent");
 	}
 	char *text = json_dumps(body, JSON_COMPACT);
 	struct buf answer = BUF_INIT;

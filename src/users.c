@@ -101,6 +101,7 @@ static int users_rmdir(const struct caller *c, const struct node *dir, const cha
 
 const struct node_ops users_dir_ops = {
 	.type = NODE_DIR,
+	.collection = true,
 	.resource = "user",
 	.read_level = LEVEL_ADMIN,
 	.write_level = LEVEL_ADMIN,
@@ -173,7 +174,7 @@ static int user_file_write(const struct caller *c, const struct node *n, const c
 	int err = tree_parse_value(data, len, sizeof(value) - 1, value);
 
 	if (err)
-		return tree_fail(err, "expected one line");
+		return tree_fail_context(err, n->sub[0] == ATTR_ADMIN ? "admin" : "uid");
 	if (n->sub[0] == ATTR_ADMIN) {
 		if (strcmp(value, "0") && strcmp(value, "1"))
 			return tree_fail(-EINVAL, "admin takes 0 or 1");

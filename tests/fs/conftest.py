@@ -14,6 +14,7 @@ Only the standard library and pytest: the docker CLI runs as a subprocess,
 the Engine API is spoken with http.client over the engine's unix socket.
 """
 import errno
+import fcntl
 import http.client
 import json
 import os
@@ -121,14 +122,28 @@ def listdir_set(path):
     return set(os.listdir(path))
 
 
-# Files every object directory (containers/, images/, networks/, volumes/)
-# has besides its objects.
-CONTROL_FILES = {"ctl", "error"}
+# The files a collection (containers/, images/, services/...) has besides its
+# objects: dot-files, which `ls` and `*` skip and no object name can be.
+CONTROL_FILES = {".ctl", ".error"}
 
 
 def objects(path):
     """The objects listed in a containers/images/networks/volumes dir."""
     return set(os.listdir(path)) - CONTROL_FILES
+
+
+def bracketed(listing, truth, what="dockfs"):
+    """listing() against truth() (the engine's own list) taken just before
+    and just after it: other modules make and remove objects on the same
+    engines meanwhile, so a name in only one of the two may be listed or
+    not.  Returns the listing, a set."""
+    before = set(truth())
+    got = set(listing())
+    after = set(truth())
+    steady = before & after
+    assert steady <= got <= before | after, \
+        f"only in {what}: {sorted(got - (before | after))}, only in docker: {sorted(steady - got)}"
+    return got
 
 
 def parse_rfc3339_ns(text):
@@ -247,18 +262,32 @@ class Engine:
         return f"Engine({self.name})"
 
     def docker(self, *args, timeout=60, check=True, input=None):
-        return run(["docker", "-H", self.url, *args], timeout=timeout, check=check,
-                   input=input, env=self.env)
+        # a swarm object's update names the version it read: another
+        # module's update in between makes it "out of sequence", and the
+        # CLI's user tries again
+        for attempt in range(5):
+            r = run(["docker", "-H", self.url, *args], timeout=timeout, check=False,
+                    input=input, env=self.env)
+            if r.returncode == 0 or "update out of sequence" not in (r.stderr or ""):
+                break
+            time.sleep(0.2)
+        if check and r.returncode != 0:
+            raise AssertionError(f"{['docker', '-H', self.url, *args]!r} exited "
+                                 f"{r.returncode}: {r.stderr.strip()}")
+        return r
 
     def out(self, *args, timeout=60):
         """stdout of a docker CLI command, stripped."""
         return self.docker(*args, timeout=timeout).stdout.strip()
 
-    def api(self, path, method="GET", timeout=10):
+    def api(self, path, method="GET", timeout=10, body=None):
         """(status, parsed JSON body or None) of an Engine API call."""
         c = UnixHTTPConnection(self.sock, timeout=timeout)
         try:
-            c.request(method, path)
+            if body is None:
+                c.request(method, path)
+            else:
+                c.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
             r = c.getresponse()
             body = r.read()
         finally:
@@ -317,7 +346,10 @@ def fleet():
     """The fleet, up: {engine name: Engine}."""
     if os.geteuid() != 0:
         pytest.exit("tests/fs needs root (the fleet's engines and FUSE mounts)", 2)
-    fleet_cmd("up", timeout=300)
+    # one `up` at a time: the modules running in parallel each ask
+    with open("/run/dockfs-fleet.test-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fleet_cmd("up", timeout=300)
     env = {}
     for line in fleet_cmd("env", timeout=30).stdout.splitlines():
         k, _, v = line.partition("=")
@@ -469,6 +501,29 @@ class Mount:
             states = {h: self.host_status(h) for h in hosts}
             raise AssertionError(f"hosts not healthy within {timeout}s: {states}\n"
                                  + self.log_text()) from None
+
+    def threads_text(self):
+        """Where each of the daemon's threads waits (state, kernel wait
+        channel): for a failure that hangs."""
+        if not self.proc:
+            return ""
+        lines = ["---- dockfs threads (tid state wchan) ----"]
+        base = f"/proc/{self.proc.pid}/task"
+        try:
+            for tid in sorted(os.listdir(base), key=int):
+                try:
+                    with open(f"{base}/{tid}/stat") as f:
+                        stat = f.read()
+                    with open(f"{base}/{tid}/wchan") as f:
+                        wchan = f.read()
+                except OSError:
+                    continue
+                comm = stat[stat.index("(") + 1:stat.rindex(")")]
+                state = stat[stat.rindex(")") + 2:].split()[0]
+                lines.append(f"{tid} {comm} {state} {wchan}")
+        except OSError as e:
+            lines.append(str(e))
+        return "\n".join(lines) + "\n"
 
     def log_text(self):
         try:
@@ -634,6 +689,20 @@ def _alarm():
     signal.signal(signal.SIGALRM, old)
 
 
+# The longest modules (minutes of their own), started first when the suite
+# runs in parallel (scripts/test: pytest-xdist gives out modules in this
+# order), so that none of them is the run's tail.
+LONGEST_FIRST = ("test_permissions", "test_actions", "test_cli_options", "test_stacks",
+                 "test_security")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.module.__name__
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)     # stable: each module's tests stay in their order
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """A plain closing line, `N passed, N failed` (errors count as failed)."""
@@ -728,9 +797,16 @@ def raises_errno(expected, fn, *args, **kw):
                          f"but the call succeeded and returned {v!r}")
 
 
+def error_file(dirpath):
+    """The caller's error file of a directory: `.error` in a collection
+    (a directory that lists objects), else `error`."""
+    dot = os.path.join(dirpath, ".error")
+    return dot if os.path.exists(dot) else os.path.join(dirpath, "error")
+
+
 def error_text(dirpath):
     """The caller's `error` file of a directory, stripped."""
-    return read_text(os.path.join(dirpath, "error")).strip()
+    return read_text(error_file(dirpath)).strip()
 
 
 def running_container(engine, cleanup, *, name=None, label=None, image=IMAGE):
@@ -745,7 +821,9 @@ def running_container(engine, cleanup, *, name=None, label=None, image=IMAGE):
     return name
 
 
-def wait_listed_in(mount, host, kind, name, timeout=2):
+def wait_listed_in(mount, host, kind, name, timeout=15):
+    # a precondition, not a latency: test_inotify and scripts/bench time
+    # that; other modules load the engine meanwhile
     d = mount.p("hosts", host, kind)
     wait_until(lambda: name in os.listdir(d), timeout, f"{name} in ls {d}")
 
@@ -814,6 +892,14 @@ try:
             os.close(fd)
     elif op == "write":
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        stage = "write"
+        try:
+            res["n"] = os.write(fd, data)
+            stage = "close"
+        finally:
+            os.close(fd)
+    elif op == "create":
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         stage = "write"
         try:
             res["n"] = os.write(fd, data)
@@ -920,6 +1006,10 @@ class UnixUser:
     def listdir(self, path):
         return self.act("listdir", path)
 
+    def create(self, path, data):
+        """open(O_CREAT) and write, as `echo data > path` of a new file."""
+        return self.act("create", path, data)
+
 
 class UnixUsers:
     """Factory of system users, all removed (userdel) at the end."""
@@ -929,14 +1019,26 @@ class UnixUsers:
 
     def make(self, role):
         name = f"t-{role}-{secrets.token_hex(4)}"
-        run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name], timeout=30)
+        # useradd and userdel of modules running in parallel take turns
+        # with /etc/passwd's lock, and the loser gives up at once
+        for _ in range(50):
+            r = run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name], timeout=30,
+                    check=False)
+            if r.returncode == 0 or "lock" not in r.stderr:
+                break
+            time.sleep(0.1)
+        assert r.returncode == 0, f"useradd {name}: {r.stderr.strip()}"
         self.made.append(name)
         return UnixUser(name)
 
     def remove_all(self):
         errors = []
         for name in reversed(self.made):
-            r = run(["userdel", name], timeout=30, check=False)
+            for _ in range(50):
+                r = run(["userdel", name], timeout=30, check=False)
+                if r.returncode == 0 or "lock" not in r.stderr:
+                    break
+                time.sleep(0.1)
             if r.returncode != 0:
                 errors.append(f"userdel {name}: {r.stderr.strip()}")
         self.made = []

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conftest import (AUDIT_KEYS, IMAGE, audit_marker, audit_rows, errno_matches, parse_audit,
-                      parse_rfc3339_ns, raises_errno, read_text, unique, wait_listed_in,
-                      write_once)
+                      parse_rfc3339_ns, raises_errno, read_text, register_user, unique,
+                      unregister_user, wait_listed_in, wait_until, write_once)
 
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
 
@@ -38,7 +38,7 @@ def test_scripted_sequence(mount, solo, people, cleanup):
     marker = audit_marker(mount)
     t0 = time.time_ns()
 
-    op.write(mount.p("hosts", "solo", "containers", "ctl"),
+    op.write(mount.p("hosts", "solo", "containers", ".ctl"),
              f"create --name {n} {IMAGE} sh -c \"{LOOP}\"\n").expect_ok("create")
     cid = solo.inspect(n, "{{.Id}}")
     op.write(cp(mount, n, "ctl"), "start\n").expect_ok("start")
@@ -193,7 +193,7 @@ def test_bad_command_audited_or_not_but_never_ok(mount, solo, cleanup, bad):
 
 def test_create_run_and_json_action_names(mount, solo, cleanup):
     a, b, c = (cleanup.container(solo, unique()) for _ in range(3))
-    ctl = mount.p("hosts", "solo", "containers", "ctl")
+    ctl = mount.p("hosts", "solo", "containers", ".ctl")
     marker = audit_marker(mount)
     write_once(ctl, f"create --name {a} {IMAGE} true\n")
     write_once(ctl, f"run --name {b} {IMAGE} true\n")
@@ -205,3 +205,126 @@ def test_create_run_and_json_action_names(mount, solo, cleanup):
     ids = {n: solo.inspect(n, "{{.Id}}") for n in (a, b, c)}
     for r, n in zip(rows, (a, b, c)):
         assert r["resource_id"] in (n, ids[n], ids[n][:12]), r
+
+
+# ---- every act and refusal, whole ------------------------------------------------
+
+def fleet_swarm(mount, mgr):
+    sid = mgr.out("info", "--format", "{{.Swarm.Cluster.ID}}")
+    return wait_until(lambda: next((mount.p("swarms", n) for n in os.listdir(mount.p("swarms"))
+                                    if read_text(mount.p("swarms", n, "id")).strip() == sid),
+                                   None), 15, "the fleet swarm under M/swarms")
+
+
+def test_refused_create_is_on_record(mount, mgr, unix_users):
+    """open(O_CREAT) of a new name by a viewer, in a directory that makes
+    files by writing (a swarm's secrets/ and configs/, a node's labels/):
+    refused with EACCES before anything is written, and a `denied` row."""
+    v = register_user(mount, unix_users.make("vcre"), {"mgr": "viewer"})
+    try:
+        swarm = fleet_swarm(mount, mgr)
+        node = sorted(os.listdir(os.path.join(swarm, "nodes")))[0]
+        names = {os.path.join(swarm, "secrets", unique("s")): "secrets",
+                 os.path.join(swarm, "configs", unique("c")): "configs",
+                 os.path.join(swarm, "nodes", node, "labels", unique("k")): "labels"}
+        marker = audit_marker(mount)
+        for path in names:
+            v.act("open", path, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC) \
+                .expect_errno(errno.EACCES, f"viewer creates {path}")
+            # as the shell does it: `echo x > path`
+            r = v.sh('echo x > "$1"', path)
+            assert r.returncode != 0, r
+        rows = [r for r in audit_rows(mount, marker) if r["uid"] == v.uid]
+        for path in names:
+            base = os.path.basename(path)
+            mine = [r for r in rows if r["action"] == f"open {base}"]
+            assert len(mine) == 2, (path, rows)
+            for r in mine:
+                assert (r["outcome"], r["host"]) == ("denied", "mgr"), r
+                assert errno_matches(r["errno"], errno.EACCES), r
+                assert r["resource_id"] == base, r
+        # nothing was made
+        assert not any(os.path.basename(p) in os.listdir(os.path.dirname(p)) for p in names)
+    finally:
+        unregister_user(mount, v)
+
+
+def test_long_body_is_whole(mount, solo, cleanup):
+    """A 60 KB create body whose dangerous fields come after a long label
+    is in its row whole: PidMode and CapAdd are there to be seen."""
+    name = cleanup.container(solo, unique("long"))
+    pad = "p" * 60000
+    body = json.dumps({"Name": name, "Image": IMAGE, "Cmd": ["true"], "Labels": {"pad": pad},
+                       "HostConfig": {"PidMode": "host", "CapAdd": ["NET_ADMIN"]}})
+    marker = audit_marker(mount)
+    write_once(mount.p("hosts", "solo", "containers", ".ctl"), body + "\n")
+    rows = [r for r in audit_rows(mount, marker) if r["uid"] == 0 and r["action"] == "create"]
+    assert len(rows) == 1, rows
+    d = rows[0]["details"]
+    assert rows[0]["outcome"] == "ok", rows[0]["outcome"]
+    assert pad in d
+    assert "PidMode" in d and "NET_ADMIN" in d, d[-300:]
+    assert d.index("PidMode") > d.index(pad)
+    assert solo.inspect(name, "{{.HostConfig.PidMode}}") == "host"
+
+
+def audit_bytes(mount):
+    with open(mount.p("audit"), "rb") as f:
+        return f.read()
+
+
+def every_line_json(raw):
+    """Each line of M/audit as read: strict UTF-8, one JSON object."""
+    rows = []
+    for line in raw.split(b"\n"):
+        if line:
+            rows.append(json.loads(line.decode("utf-8", errors="strict")))
+    return rows
+
+
+def test_invalid_utf8_rows_are_shown(mount, solo, cleanup):
+    """Writes and names of any bytes (invalid UTF-8, controls) have their
+    rows in M/audit, every line of which is valid JSON in valid UTF-8."""
+    name = cleanup.container(solo, unique())
+    solo.docker("run", "-d", "--name", name, IMAGE, "sh", "-c", LOOP)
+    wait_listed_in(mount, "solo", "containers", name)
+    marker = audit_marker(mount)
+    raises_errno(errno.EINVAL, write_once, cp(mount, name, "ctl"), b"stop \xff\xfe\x1b[2J\n")
+    raises_errno(errno.EINVAL, write_once, cp(mount, name, "ctl"), b"kill \xc3\n")
+    bad = unique("vol").encode() + b"\xff\xc0\xaf"
+    with pytest.raises(OSError):
+        os.mkdir(mount.p("hosts", "solo", "volumes").encode() + b"/" + bad)
+    rows = [r for r in every_line_json(audit_bytes(mount)) if r["id"] > marker and r["uid"] == 0]
+    details = [r["details"] for r in rows]
+    assert any(d.startswith("stop \\xff\\xfe\\x1b[2J") for d in details), rows
+    assert any(d.startswith("kill \\xc3") for d in details), rows
+    mk = [r for r in rows if r["action"] == "mkdir"]
+    assert mk and mk[0]["resource_id"] == bad[:-3].decode() + "\\xff\\xc0\\xaf", mk
+
+
+def test_old_rows_of_any_bytes_are_shown(workdir, new_mount, solo):
+    """Rows stored by older versions with bytes that are not UTF-8 (in the
+    database: sqlite3 keeps them) are shown all the same."""
+    import sqlite3
+    db = os.path.join(workdir, unique("audit8") + ".db")
+    m = new_mount(db, {"solo": solo.url})
+    m.wait_healthy()
+    m.stop_ok()
+    con = sqlite3.connect(db)
+    with con:
+        for i in range(3):
+            con.execute("INSERT INTO audit_logs (ts, username, uid, host_name, action,"
+                        " resource_type, resource_id, details, outcome, errno) VALUES"
+                        " (?, CAST(? AS TEXT), 0, 'solo', CAST(? AS TEXT), 'container',"
+                        " CAST(? AS TEXT), CAST(? AS TEXT), 'ok', 0)",
+                        (int(time.time() * 1000), b"ro\xffot", b"set \xfe", b"c\xc3" + bytes([i]),
+                         b"x" * 2000 + b"\xff\x1bend"))
+    con.close()
+    m = new_mount(db, {})
+    m.wait_healthy(["solo"])
+    rows = every_line_json(audit_bytes(m))
+    old = [r for r in rows if r["action"] == "set \\xfe"]
+    assert len(old) == 3, rows[-5:]
+    assert old[0]["details"] == "x" * 2000 + "\\xff\\x1bend"
+    assert old[0]["user"] == "ro\\xffot"
+    m.stop_ok()

@@ -1,4 +1,4 @@
-"""Creating containers: M/hosts/H/containers/ctl takes
+"""Creating containers: M/hosts/H/containers/.ctl takes
 `create [OPTIONS] IMAGE [COMMAND [ARG...]]`, `run ...` (create + start) or a
 JSON create body with a top-level "Name".
 
@@ -20,7 +20,7 @@ from conftest import (ENGINES, IMAGE, error_text, exec_rw, raises_errno, read_te
 
 
 def cctl(mount, host):
-    return mount.p("hosts", host, "containers", "ctl")
+    return mount.p("hosts", host, "containers", ".ctl")
 
 
 def create(mount, host, line):
@@ -257,7 +257,7 @@ def test_create_on_unreachable_host_fails_fast(mount):
 
 def test_containers_error_file(mount):
     for h in ENGINES:
-        p = mount.p("hosts", h, "containers", "error")
+        p = mount.p("hosts", h, "containers", ".error")
         assert os.path.isfile(p)
         read_text(p)
 

@@ -1,4 +1,5 @@
 """M/hosts/<host>/: the engine's own facts (type, version, info.json, status)."""
+import errno
 import json
 import os
 
@@ -85,3 +86,57 @@ def test_host_file_trailing_newline(mount, host):
     for n in ("url", "type", "version", "default"):
         text = read_text(mount.p("hosts", host, n))
         assert text.endswith("\n") and text.count("\n") == 1, (n, text)
+
+
+# ---- the url binds a host to its engine -------------------------------------
+
+def test_host_admin_cannot_change_url(mount, solo, people):
+    """A host's admin holds root on its engine; moving the host to another
+    engine would give it that one too (and send the host's credentials
+    there): only a global admin may."""
+    from conftest import audit_marker, audit_rows, errno_matches
+    url = mount.p("hosts", "solo", "url")
+    marker = audit_marker(mount)
+    people["hostadm"].write(url, "unix:///run/dockfs-fleet/mgr/docker.sock\n") \
+        .expect_errno(errno.EACCES)
+    assert read_text(url) == solo.url + "\n"
+    assert read_text(mount.p("hosts", "solo", "status")) == "healthy\n"
+    err = people["hostadm"].read(mount.p("hosts", "solo", "error")).expect_ok().data
+    assert "global admin" in err, err
+    rows = [r for r in audit_rows(mount, marker) if r["user"] == people["hostadm"].name]
+    assert rows and rows[-1]["outcome"] == "denied", rows
+    assert rows[-1]["host"] == "solo" and errno_matches(rows[-1]["errno"], errno.EACCES), rows
+    # a global admin may (the same url: nothing changes)
+    people["gadmin"].write(url, solo.url + "\n").expect_ok()
+    mount.wait_healthy(["solo"])
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["shared", "private"])
+def test_url_change_drops_the_old_engine_at_once(workdir, new_mount, solo, wrk, cleanup,
+                                                 private):
+    """The old engine's containers, objects and facts leave with its url: the
+    listing right after the write shows none of them."""
+    from conftest import IMAGE, unique, wait_until
+    name = cleanup.container(solo, unique("old"))
+    solo.docker("create", "--name", name, IMAGE, "true")
+    db = os.path.join(workdir, unique("url") + ".db")
+    m = new_mount(db, {"x": solo.url}, options=("private",) if private else ())
+    m.wait_healthy()
+    cdir = m.p("hosts", "x", "containers")
+    wait_until(lambda: name in os.listdir(cdir), 10, f"{name} listed")
+    assert read_text(m.p("hosts", "x", "type")) == "standalone\n"
+
+    with open(m.p("hosts", "x", "url"), "w") as f:
+        f.write(wrk.url + "\n")
+    # right after the write: nothing of solo's
+    assert name not in os.listdir(cdir)
+    assert not os.path.exists(os.path.join(cdir, name))
+    assert f"x:{name}" not in os.listdir(m.p("containers"))
+    assert read_text(m.p("hosts", "x", "type")) in ("unknown\n", "swarm_worker\n")
+    # then wrk's
+    wait_until(lambda: read_text(m.p("hosts", "x", "type")) == "swarm_worker\n", 10,
+               "x to be the worker")
+    m.wait_healthy()
+    assert name not in os.listdir(cdir)
+    assert "ingress" in os.listdir(m.p("hosts", "x", "networks"))   # the worker's swarm
+    m.stop_ok()

@@ -52,3 +52,23 @@ def test_import_contexts_and_docker_host(fleet_env, workdir):
         assert read_text(m.p("hosts", ctx, "tls", "key")) == "set\n"
     finally:
         m.stop_ok()
+
+
+def test_import_needs_no_mountpoint(fleet_env, workdir):
+    """--import-docker registers and exits: it mounts nothing, so it needs no
+    mountpoint, and one given (even one that does not exist) is not used."""
+    cfg, ctx = make_config(workdir, fleet_env)
+    db = os.path.join(workdir, unique("import") + ".db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    p = run([DOCKFS_BIN, "--import-docker=" + cfg, "--db", db], env=env)
+    assert "host fleet-tls: tcp://" in p.stdout and "1 host imported" in p.stdout
+    missing = os.path.join(workdir, unique("nowhere"))
+    p = run([DOCKFS_BIN, "--import-docker=" + cfg, "-o", "db=" + db, missing], env=env)
+    assert "1 host imported" in p.stdout
+    assert "ignored" in p.stderr and "bad mount point" not in p.stderr
+    assert not os.path.exists(missing)
+    m = Mount(workdir, db, {}).start()
+    try:
+        wait_status(m, ctx, "healthy")
+    finally:
+        m.stop_ok()

@@ -93,7 +93,7 @@ def test_networks_ctl_create(mount, solo, cleanup):
     subnet = f"10.{random.randint(100, 199)}.{random.randint(0, 255)}.0/24"
     line = (f"create {name} --driver bridge --internal --label team=ops --label 'x=a b' "
             f"--subnet {subnet} --opt com.docker.network.driver.mtu=1400\n")
-    assert write_once(hp(mount, "solo", "networks", "ctl"), line) == len(line)
+    assert write_once(hp(mount, "solo", "networks", ".ctl"), line) == len(line)
     j = net_inspect(solo, name)
     assert j["Driver"] == "bridge" and j["Internal"] is True
     assert j["Labels"] == {"team": "ops", "x": "a b"}
@@ -107,7 +107,7 @@ def test_networks_ctl_create(mount, solo, cleanup):
                                   "create {n} --label novalue", "\n", "prune now"])
 def test_networks_ctl_bad_einval(mount, solo, line):
     n = unique("net")
-    raises_errno(errno.EINVAL, write_once, hp(mount, "solo", "networks", "ctl"),
+    raises_errno(errno.EINVAL, write_once, hp(mount, "solo", "networks", ".ctl"),
                  line.format(n=n) + "\n")
     assert n not in solo.network_names()
 
@@ -150,7 +150,7 @@ def test_volumes_ctl_create(mount, solo, cleanup):
     name = cleanup.volume(solo, unique("vol"))
     line = (f"create {name} --driver local --label team=ops --opt type=tmpfs "
             f"--opt device=tmpfs --opt o=size=1m\n")
-    write_once(hp(mount, "solo", "volumes", "ctl"), line)
+    write_once(hp(mount, "solo", "volumes", ".ctl"), line)
     j = vol_inspect(solo, name)
     assert j["Driver"] == "local"
     assert j["Labels"] == {"team": "ops"}
@@ -162,7 +162,7 @@ def test_volumes_ctl_create(mount, solo, cleanup):
                                   "create {n} --label", "\n"])
 def test_volumes_ctl_bad_einval(mount, solo, line):
     n = unique("vol")
-    raises_errno(errno.EINVAL, write_once, hp(mount, "solo", "volumes", "ctl"),
+    raises_errno(errno.EINVAL, write_once, hp(mount, "solo", "volumes", ".ctl"),
                  line.format(n=n) + "\n")
     assert n not in solo.volume_names()
 
@@ -218,9 +218,9 @@ def test_rmdir_unknown_image_enoent(mount):
 @pytest.mark.parametrize("kind", ["networks", "volumes", "images"])
 def test_error_file_and_ctl_exist(mount, kind):
     for h in ENGINES:
-        assert os.path.isfile(hp(mount, h, kind, "error"))
-        assert os.path.isfile(hp(mount, h, kind, "ctl"))
-        read_text(hp(mount, h, kind, "error"))
+        assert os.path.isfile(hp(mount, h, kind, ".error"))
+        assert os.path.isfile(hp(mount, h, kind, ".ctl"))
+        read_text(hp(mount, h, kind, ".error"))
 
 
 def test_mkdir_elsewhere_still_refused(mount, solo, cleanup):
@@ -251,7 +251,7 @@ def test_prune_networks(mount, wrk, cleanup):
     foreign = foreign_prunable(wrk, [name])
     assert not foreign, f"wrk has objects a prune would remove: {foreign}: not pruning"
     listed(mount, "wrk", "networks", name)
-    write_once(hp(mount, "wrk", "networks", "ctl"), "prune\n")
+    write_once(hp(mount, "wrk", "networks", ".ctl"), "prune\n")
     assert name not in wrk.network_names()
     assert SWARM_NETWORKS <= wrk.network_names()
     unlisted(mount, "wrk", "networks", name)
@@ -265,7 +265,7 @@ def test_prune_volumes(mount, wrk, cleanup):
     wrk.docker("create", "--name", holder, "-v", f"{kept}:/x", IMAGE, "true")
     foreign = foreign_prunable(wrk, [name])
     assert not foreign, f"wrk has objects a prune would remove: {foreign}: not pruning"
-    write_once(hp(mount, "wrk", "volumes", "ctl"), "prune\n")
+    write_once(hp(mount, "wrk", "volumes", ".ctl"), "prune\n")
     vols = wrk.volume_names()
     assert name not in vols and kept in vols
 
@@ -277,6 +277,6 @@ def test_prune_images(mount, wrk, cleanup):
     iid = committed_image(wrk, cleanup)
     foreign = foreign_prunable(wrk, [iid])
     assert not foreign, f"wrk has objects a prune would remove: {foreign}: not pruning"
-    write_once(hp(mount, "wrk", "images", "ctl"), "prune\n")
+    write_once(hp(mount, "wrk", "images", ".ctl"), "prune\n")
     assert not image_exists(wrk, iid)
     assert image_exists(wrk, IMAGE)

@@ -13,7 +13,10 @@ import pytest
 from conftest import IMAGE, in_thread, unique, wait_until
 
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
-WITHIN = 1.0
+# A notice must come by itself, well before the waits' own timeouts; how
+# fast it comes is measured by scripts/bench, not asserted here (this module
+# runs among others, and one notice took 1.2 s in a loaded CI run).
+WITHIN = 5.0
 
 
 @pytest.fixture

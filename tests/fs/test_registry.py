@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import first_line, read_text, unique, wait_until
+from conftest import eventually, first_line, read_text, unique, wait_until
 
 
 def write(path, data):
@@ -54,7 +54,11 @@ def test_mkdir_host_then_url_connects(mount, solo, scratch_host):
     wait_until(lambda: first_line(os.path.join(path, "status")) == "healthy", 5,
                f"{scratch_host} healthy")
     assert read_text(os.path.join(path, "type")) == "standalone\n"
-    assert set(solo.container_names()) <= set(os.listdir(os.path.join(path, "containers")))
+    # other modules make and remove containers on solo meanwhile
+    def all_listed():
+        missing = solo.container_names() - set(os.listdir(os.path.join(path, "containers")))
+        assert not missing, f"solo's containers not listed: {missing}"
+    eventually(all_listed, 5)
     os.rmdir(path)
     assert scratch_host not in os.listdir(mount.p("hosts"))
 
@@ -129,3 +133,146 @@ def test_url_change_persists(workdir, new_mount, solo, wrk):
     m = new_mount(db, {})
     assert read_text(m.p("hosts", "x", "url")) == wrk.url + "\n"
     m.stop_ok()
+
+
+# ---- the registry and its key are the daemon's alone ------------------------
+#
+# Another user who made or can write the registry, its key file or SQLite's
+# -wal/-shm owns the daemon (knows the key, inserts an admin row): dockfs
+# refuses to start on them, names the file and the fix, mounts nothing.
+
+def private_dir(workdir, mode=0o700):
+    d = os.path.join(workdir, unique("reg"))
+    os.mkdir(d)
+    os.chmod(d, mode)
+    return d
+
+
+def start(workdir, db, solo):
+    """dockfs in the foreground on a new mount point, until it exits or
+    mounts (which fails the test, after an unmount)."""
+    import subprocess
+    from conftest import DOCKFS_BIN, mounted, run, wait_until
+    mnt = os.path.join(workdir, unique("mnt"))
+    os.mkdir(mnt)
+    p = subprocess.Popen([DOCKFS_BIN, mnt, "-f", "--db", db, "--host", f"solo={solo.url}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: p.poll() is not None or mounted(mnt), 10, "dockfs to exit or mount")
+    if mounted(mnt):
+        run(["fusermount3", "-u", mnt], check=False)
+        p.wait(15)
+        raise AssertionError(f"mounted on a registry that should be refused: {p.stderr.read()}")
+    p.stderr_text = p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    return p, mnt
+
+
+def refused(workdir, db, solo, named, why):
+    p, _ = start(workdir, db, solo)
+    assert p.returncode == 1, (p.returncode, p.stderr_text)
+    assert named in p.stderr_text and why in p.stderr_text, p.stderr_text
+    return p.stderr_text
+
+
+@pytest.fixture(scope="module")
+def other(unix_users):
+    return unix_users.make("regown")
+
+
+def test_fresh_registry_created_private(workdir, solo, new_mount):
+    d = os.path.join(private_dir(workdir), "sub")        # made by dockfs, 0700
+    db = os.path.join(d, "fleet.db")
+    m = new_mount(db, {"solo": solo.url})
+    m.wait_healthy()
+    m.stop_ok()
+    assert os.stat(d).st_mode & 0o777 == 0o700
+    for f in (db, db + ".key"):
+        st = os.stat(f)
+        assert (st.st_uid, st.st_mode & 0o777) == (os.geteuid(), 0o600), f
+
+
+@pytest.mark.parametrize("which", ["fleet.db", "fleet.db.key", "fleet.db-wal", "fleet.db-shm"])
+def test_file_of_another_user_refused(workdir, solo, other, which):
+    d = private_dir(workdir)
+    db = os.path.join(d, "fleet.db")
+    path = os.path.join(d, which)
+    with open(path, "wb") as f:
+        f.write(os.urandom(32) if which.endswith(".key") else b"")
+    os.chmod(path, 0o600)
+    os.chown(path, other.uid, other.gid)
+    refused(workdir, db, solo, path, f"belongs to uid {other.uid}")
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o606, 0o666], ids=oct)
+@pytest.mark.parametrize("which", ["fleet.db", "fleet.db.key", "fleet.db-wal"])
+def test_file_writable_by_others_refused(workdir, solo, which, mode):
+    d = private_dir(workdir)
+    db = os.path.join(d, "fleet.db")
+    path = os.path.join(d, which)
+    with open(path, "wb") as f:
+        f.write(os.urandom(32) if which.endswith(".key") else b"")
+    os.chmod(path, mode)
+    refused(workdir, db, solo, path, "writable by")
+
+
+def test_key_readable_by_others_refused(workdir, solo):
+    d = private_dir(workdir)
+    db = os.path.join(d, "fleet.db")
+    with open(db + ".key", "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(db + ".key", 0o644)
+    refused(workdir, db, solo, db + ".key", "readable by others")
+
+
+@pytest.mark.parametrize("which", ["fleet.db", "fleet.db.key"])
+def test_symlink_refused(workdir, solo, which):
+    d = private_dir(workdir)
+    db = os.path.join(d, "fleet.db")
+    target = os.path.join(d, "real")
+    with open(target, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(target, 0o600)
+    os.symlink(target, os.path.join(d, which))
+    refused(workdir, db, solo, os.path.join(d, which), "symbolic link")
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o1777, 0o770], ids=oct)
+def test_directory_writable_by_others_refused(workdir, solo, mode):
+    d = private_dir(workdir, mode)
+    db = os.path.join(d, "fleet.db")
+    refused(workdir, db, solo, d, "writable by")
+    assert os.listdir(d) == [], "files made in a directory others can write"
+
+
+def test_directory_of_another_user_refused(workdir, solo, other):
+    d = private_dir(workdir, 0o755)
+    os.chown(d, other.uid, other.gid)
+    refused(workdir, os.path.join(d, "fleet.db"), solo, d, f"belongs to uid {other.uid}")
+
+
+def test_planted_registry_in_shared_directory(workdir, solo, other):
+    """The issue's attack: another user makes an empty registry and a key of
+    its choosing where root's registry will be (a sticky world-writable
+    directory, as /tmp); root's start refuses, and nothing is written to
+    them."""
+    d = private_dir(workdir, 0o1777)
+    db = os.path.join(d, "fleet.db")
+    r = other.sh(': > "$1"; printf 0123456789abcdef0123456789abcdef > "$1.key"', db)
+    assert r.returncode == 0, r.stderr
+    refused(workdir, db, solo, d, "writable by")
+    assert os.path.getsize(db) == 0 and os.stat(db).st_uid == other.uid
+    assert not os.path.exists(db + "-wal")
+
+
+def test_tmp_refused(workdir, solo):
+    """dockfs(1)'s old example, --db /tmp/fleet.db: refused."""
+    db = f"/tmp/{unique('fleet')}.db"
+    try:
+        refused(workdir, db, solo, "/tmp", "writable by others")
+        assert not os.path.exists(db)
+    finally:
+        for f in (db, db + ".key"):
+            if os.path.exists(f):
+                os.unlink(f)

@@ -27,7 +27,9 @@ def ssh_mount(fleet_env, new_mount, workdir):
 def test_unknown_host_key_refused(ssh_mount, fleet_env):
     before = accepted(fleet_env)
     copy_file(fleet_env["FLEET_SSH_KEY"], ssh_mount.p("hosts", "ssh", "ssh", "key"))
-    text = wait_status(ssh_mount, "ssh", "unhealthy", contains="no known_hosts")
+    # pending (known_hosts missing), the server's key named for the user
+    text = wait_status(ssh_mount, "ssh", "pending", contains="no known_hosts")
+    assert "missing ssh/known_hosts" in text
     assert "SHA256:" in text
     assert accepted(fleet_env) == before
 

@@ -3,7 +3,6 @@ listed and acted on through the TLS engine, and each wrong credential ends
 unhealthy with a clear message and recovers without a remount."""
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -23,9 +22,14 @@ def set_all(m, env):
         copy_file(env[src], m.p("hosts", "tls", "tls", name))
 
 
-def test_no_credentials_refuses(tls_mount):
-    text = wait_status(tls_mount, "tls", "unhealthy", contains="no tls/ca")
+def test_no_credentials_is_pending(tls_mount):
+    """A tcp url without its TLS files is an incomplete setup: pending, the
+    status naming what is missing, and calls fail at once."""
+    text = wait_status(tls_mount, "tls", "pending", contains="missing tls/ca tls/cert tls/key")
     assert "insecure" in text
+    with pytest.raises(OSError) as e:
+        os.listdir(tls_mount.p("hosts", "tls", "containers", "x", "state"))
+    assert e.value.errno in (2, 112), e.value
 
 
 def test_cp_pem_files_then_containers(tls_mount, fleet_env, tls_engine):
@@ -82,10 +86,10 @@ def test_missing_client_cert_then_fixed(tls_mount, fleet_env):
     copy_file(fleet_env["FLEET_TLS_CERT"], m.p("hosts", "tls", "tls", "cert"))
     copy_file(fleet_env["FLEET_TLS_KEY"], m.p("hosts", "tls", "tls", "key"))
     wait_status(m, "tls", "healthy")
-    # unlink removes it: the engine refuses us again
+    # unlink removes it: a key without its certificate is half a setup
     os.unlink(m.p("hosts", "tls", "tls", "cert"))
     assert read_text(m.p("hosts", "tls", "tls", "cert")) == "unset\n"
-    wait_status(m, "tls", "unhealthy")
+    wait_status(m, "tls", "pending", contains="missing tls/cert")
 
 
 def test_bad_pem_is_refused_at_close(tls_mount):
@@ -105,7 +109,7 @@ def test_insecure_setting(tls_mount):
     # plain http to a TLS port: the engine refuses, and status says why
     wait_status(m, "tls", "unhealthy", contains="HTTPS")
     write_file(m.p("hosts", "tls", "insecure"), "0\n")
-    wait_status(m, "tls", "unhealthy", contains="no tls/ca")
+    wait_status(m, "tls", "pending", contains="no tls/ca")
 
 
 

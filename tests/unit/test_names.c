@@ -53,5 +53,38 @@ int main(void)
 	CHECK(!name_id_prefix("723", id), "3 digits too short");
 	CHECK(!name_id_prefix("7236", id), "not a prefix");
 	CHECK(!name_id_prefix("web", id), "not hex");
+
+	CHECK(name_object_valid("web-1_a.b"), "web-1_a.b valid");
+	CHECK(name_object_valid("x"), "one char valid");
+	CHECK(!name_object_valid(""), "empty object name invalid");
+	CHECK(!name_object_valid("-x"), "-x invalid");
+	CHECK(!name_object_valid(".."), ".. invalid");
+	CHECK(!name_object_valid("../nodes"), "../nodes invalid");
+	CHECK(!name_object_valid("a b"), "a b invalid");
+	CHECK(!name_object_valid("a+b"), "a+b invalid");
+	CHECK(!name_object_valid("a%2Fb"), "a%%2Fb invalid");
+
+	static const char *const refs_ok[] = {
+		"busybox", "busybox:latest", "library/busybox", "library/busybox:1.36",
+		"registry:5000/a/b:tag", "localhost/x", "localhost:5000/x:y", "Registry.Example/x",
+		"my-reg.example.com/team/app_x__y.z--w:v1.2-rc_3",
+		"sha256:b05b77ad989bf22b6afc138c9e9a747d611962c3a010a5e05558ca1940dd555b",
+		"b05b77ad989b",
+		"busybox@sha256:b05b77ad989bf22b6afc138c9e9a747d611962c3a010a5e05558ca1940dd555b",
+		"a/b:t@sha256+b64u:0123456789abcdef0123456789abcdef",
+	};
+	for (size_t i = 0; i < sizeof(refs_ok) / sizeof(refs_ok[0]); i++)
+		CHECK(name_image_ref_valid(refs_ok[i]), "reference %s valid", refs_ok[i]);
+	static const char *const refs_bad[] = {
+		"", "..", ".", "../nodes/X", "a/../b", "a//b", "/a", "a/", "Busybox", "a b",
+		"a?b", "a#b", "a+b", "a%2Fb", "a\nb", "a:", "a:-x", "a:.x", "reg:/a", "reg:50x0/a",
+		"-reg.io/a", "reg-.io/a", "reg..io/a", "a__-b", "a..b", "a.", "_a",
+		"a@sha256:abc", "a@:0123456789abcdef0123456789abcdef", "a@sha256",
+		"x:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"[::1]:5000/a",
+	};
+	for (size_t i = 0; i < sizeof(refs_bad) / sizeof(refs_bad[0]); i++)
+		CHECK(!name_image_ref_valid(refs_bad[i]), "reference \"%s\" invalid", refs_bad[i]);
 	return check_done();
 }

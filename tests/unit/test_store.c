@@ -1,6 +1,7 @@
 /* test_store.c - the registry against a real SQLite file in a temp dir.
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed". */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include "store.h"
 
 /* Bump with every migration added to src/store.c. */
-#define LATEST_SCHEMA_VERSION 3
+#define LATEST_SCHEMA_VERSION 4
 
 static int passed, failed;
 
@@ -1234,12 +1235,81 @@ static void test_reopen(void)
 	check(ret == -ENOENT && st == NULL, "open in a missing directory is -ENOENT (%d)", ret);
 }
 
+/* The registry is the daemon's alone: what another user could have made or
+ * changed is refused before SQLite sees it. */
+static void test_private(void)
+{
+	char sub[300], path[400], target[400];
+	struct store *st = NULL;
+	struct stat sb;
+	int ret, fd;
+
+	snprintf(sub, sizeof(sub), "%s/priv", dir);
+	check(mkdir(sub, 0700) == 0, "made %s", sub);
+
+	snprintf(path, sizeof(path), "%s/fresh.db", sub);
+	ret = store_open(path, &st);
+	check(ret == 0 && stat(path, &sb) == 0 && (sb.st_mode & 07777) == 0600,
+	      "a fresh registry is created 0600 (ret %d)", ret);
+	if (!ret)
+		store_close(st);
+
+	/* A symlink, even to a file of ours. */
+	snprintf(target, sizeof(target), "%s/real.db", sub);
+	snprintf(path, sizeof(path), "%s/link.db", sub);
+	fd = open(target, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	check(symlink(target, path) == 0, "symlink made");
+	st = NULL;
+	ret = store_open(path, &st);
+	check(ret == -ELOOP && !st, "a symlinked registry is refused (%d)", ret);
+
+	/* Writable by others (a planted file made so to be written). */
+	snprintf(path, sizeof(path), "%s/open.db", sub);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	fchmod(fd, 0666);
+	close(fd);
+	ret = store_open(path, &st);
+	check(ret == -EPERM && !st, "a registry writable by others is refused (%d)", ret);
+	chmod(path, 0620);
+	ret = store_open(path, &st);
+	check(ret == -EPERM && !st, "a registry writable by its group is refused (%d)", ret);
+
+	/* Readable by others only: ours, tightened. */
+	chmod(path, 0644);
+	ret = store_open(path, &st);
+	check(ret == 0 && stat(path, &sb) == 0 && (sb.st_mode & 07777) == 0600,
+	      "a registry readable by others is tightened to 0600 (%d)", ret);
+	if (!ret)
+		store_close(st);
+
+	/* A -wal file someone else could write. */
+	snprintf(path, sizeof(path), "%s/w.db-wal", sub);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	fchmod(fd, 0622);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/w.db", sub);
+	ret = store_open(path, &st);
+	check(ret == -EPERM && !st, "a -wal file writable by others is refused (%d)", ret);
+
+	/* A directory others can write, sticky or not. */
+	snprintf(sub, sizeof(sub), "%s/shared", dir);
+	mkdir(sub, 0700);
+	chmod(sub, 01777);
+	snprintf(path, sizeof(path), "%s/x.db", sub);
+	ret = store_open(path, &st);
+	check(ret == -EPERM && !st && access(path, F_OK) != 0,
+	      "a registry in a world-writable directory is refused, and not created (%d)", ret);
+}
+
 int main(void)
 {
 	struct store *st = NULL;
 	sqlite3 *raw;
 	char path[300];
 
+	/* The tests read the database behind the store's back. */
+	store_lock_exclusive = false;
 	log_init(LOG_LVL_ERROR);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
@@ -1248,6 +1318,7 @@ int main(void)
 	snprintf(db_path, sizeof(db_path), "%s/dockfs.db", dir);
 
 	test_open();
+	test_private();
 	if (store_open(db_path, &st)) {
 		printf("not ok - reopen for the host tests\n");
 		return 1;
