@@ -120,7 +120,8 @@ void swarm_settle(struct host *h);
 void swarm_pending_add(const char *key);
 bool swarm_pending_has(const char *key);
 void swarm_pending_del(const char *key);
-/* After a DELETE of swarm network id answered 204 (or 404): the lists leave
+/* After a DELETE of network id answered 204 (or 404), whichever directory
+ * asked it (swarms/S/networks, stacks/, hosts/H/networks): the swarm lists leave
  * it out for a while, though a manager still lists its node's copy until
  * the tasks that used it have stopped (swarm.c). */
 void swarm_network_removed(const char *id);

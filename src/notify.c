@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "log.h"
+#include "map.h"
 #include "model.h"
 #include "notify.h"
 #include "stacks.h"
@@ -25,12 +27,14 @@
 #include "tree.h"
 
 #define QUEUE_MAX 20000   /* jobs waiting; beyond, the newest are dropped */
+#define DROPPED_SAY_MS 60000
 
 enum job_kind { JOB_TOUCH, JOB_CREATE_DIR, JOB_REMOVE_DIR, JOB_CREATE_LINK, JOB_REMOVE_LINK };
 
 struct job {
 	struct job *next;
 	enum job_kind kind;
+	uint64_t seq;            /* its place in the order of queuing */
 	/* A fleet view's entry (M/containers, M/images) names a host in a
 	 * directory everyone may watch: its host, else "". */
 	char view_host[sizeof(((struct host *)0)->name)];
@@ -42,6 +46,17 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static struct job *head, **tail = &head;
 static size_t queued;
+/* The touches waiting, by path, and the last directory made or removed
+ * waiting, by path (keys point into the jobs).  A second touch of a path
+ * adds nothing while the first waits, as the first one's readers read the
+ * content of when it runs; unless the file's directory goes or comes in
+ * between (a container removed and made again under the same name), when
+ * the second touch is for the new file.  Under churn the engine's events
+ * come faster than the kernel takes the notices, and without this the
+ * queue grew by the same files touched over and over. */
+static struct map touches = MAP_INIT, dir_jobs = MAP_INIT;
+static long dropped_said;        /* ms; 0: never */
+static unsigned long dropped;    /* since then */
 static uint64_t enqueued, done;   /* jobs ever queued / run, for notify_settle */
 static bool stopping, running;
 static pthread_t thread;
@@ -76,6 +91,35 @@ static void set_op(const char *path, enum notify_self kind)
 static void enqueue_job(enum job_kind kind, const char *view_host, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* With lock held: a full queue dropped a job.  Said at most once a
+ * minute, with the count since, as the serving loop says it is busy. */
+static void say_dropped(void)
+{
+	long now = mono_ms();
+
+	dropped++;
+	if (dropped_said && now - dropped_said < DROPPED_SAY_MS)
+		return;
+	log_warn(0, "notifier: %d notices waiting; %lu dropped since %s (inotify watchers miss "
+		 "them; listings and reads are not affected)", QUEUE_MAX, dropped,
+		 dropped_said ? "this was last said" : "the mount started");
+	dropped_said = now;
+	dropped = 0;
+}
+
+/* With lock held: whether touch j says nothing that one waiting does not. */
+static bool touch_waits(const struct job *j)
+{
+	const struct job *t = map_get(&touches, j->path);
+	char parent[PATH_MAX];
+
+	if (!t)
+		return false;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(j->path, '/') - j->path), j->path);
+	const struct job *d = map_get(&dir_jobs, parent);
+	return !d || d->seq < t->seq;
+}
+
 static void enqueue_job(enum job_kind kind, const char *view_host, const char *fmt, va_list ap)
 {
 	char path[PATH_MAX];
@@ -91,15 +135,25 @@ static void enqueue_job(enum job_kind kind, const char *view_host, const char *f
 	snprintf(j->view_host, sizeof(j->view_host), "%s", view_host ? view_host : "");
 	memcpy(j->path, path, (size_t)n + 1);
 	pthread_mutex_lock(&lock);
-	if (!running || stopping || queued >= QUEUE_MAX) {
+	if (!running || stopping || (kind == JOB_TOUCH && touch_waits(j))) {
 		pthread_mutex_unlock(&lock);
 		free(j);
 		return;
 	}
+	if (queued >= QUEUE_MAX) {
+		say_dropped();
+		pthread_mutex_unlock(&lock);
+		free(j);
+		return;
+	}
+	j->seq = ++enqueued;
+	if (kind == JOB_TOUCH)
+		map_put(&touches, j->path, j);
+	else if (kind == JOB_CREATE_DIR || kind == JOB_REMOVE_DIR)
+		map_put(&dir_jobs, j->path, j);
 	*tail = j;
 	tail = &j->next;
 	queued++;
-	enqueued++;
 	pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);
 }
@@ -380,6 +434,9 @@ static void *notifier(void *arg)
 		if (!head)
 			tail = &head;
 		queued--;
+		struct map *m = j->kind == JOB_TOUCH ? &touches : &dir_jobs;
+		if (map_get(m, j->path) == j)
+			map_del(m, j->path);
 		pthread_mutex_unlock(&lock);
 		run(j);
 		free(j);
@@ -454,6 +511,8 @@ void notify_stop(void)
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
 	pthread_mutex_lock(&lock);
+	map_clear(&touches);
+	map_clear(&dir_jobs);
 	while ((j = head)) {
 		head = j->next;
 		free(j);

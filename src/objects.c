@@ -16,6 +16,7 @@
 #include "model.h"
 #include "names.h"
 #include "objects.h"
+#include "swarm.h"
 
 struct object_attr {
 	const char *name;
@@ -294,6 +295,10 @@ static int objects_rmdir(const struct caller *c, const struct node *dir, const c
 	if (err)
 		return tree_fail(err, "%s cannot be named in an API path", id);
 	err = act(dir->host, "DELETE", path, NULL, false);
+	/* A swarm's network removed on its manager leaves the swarm's lists
+	 * as it does through swarms/ (harmless for any other network). */
+	if (kind == OBJ_NETWORK && (!err || err == -ENOENT))
+		swarm_network_removed(id);
 	settle(dir->host, kind);
 	return err;
 }

@@ -374,10 +374,12 @@ def test_network_rmdir(mgr, swarm):
         mgr.docker("network", "rm", net, check=False)
 
 
-def test_network_rmdir_while_a_task_lets_go(mgr, swarm):
+@pytest.mark.parametrize("where", ["swarm", "manager"])
+def test_network_rmdir_while_a_task_lets_go(mount, mgr, swarm, where):
     """The swarm forgets a removed network at once; the manager lists its
     node's copy until the task that used it has stopped (a 30 s stop grace
-    period: sleep as pid 1 ignores SIGTERM).  networks/ follows the swarm."""
+    period: sleep as pid 1 ignores SIGTERM).  networks/ follows the swarm,
+    whether the network was removed there or in the manager's hosts/ entry."""
     net, name = unique("net"), unique("lng")
     try:
         os.mkdir(os.path.join(swarm, "networks", net))
@@ -386,7 +388,12 @@ def test_network_rmdir_while_a_task_lets_go(mgr, swarm):
                    IMAGE, "sleep", "3600")
         wait_until(lambda: running_nodes(mgr, name), 60, f"{name}'s task to run")
         mgr.docker("service", "rm", name)
-        os.rmdir(os.path.join(swarm, "networks", net))
+        if where == "swarm":
+            os.rmdir(os.path.join(swarm, "networks", net))
+        else:
+            d = mount.p("hosts", "mgr", "networks")
+            wait_until(lambda: net in os.listdir(d), 15, f"{net} in the manager's networks/")
+            os.rmdir(os.path.join(d, net))
         assert net in mgr.network_names(), "the node's copy lingers while the task stops"
         wait_until(lambda: net not in os.listdir(os.path.join(swarm, "networks")), 15,
                    f"{net} gone from networks/ (the engine's copy lingers 30 s)")
