@@ -22,8 +22,8 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "tree.h"
 
+struct fleet;
 struct host;
 
 /* A label on the swarm's spec that names its directory. */
@@ -67,15 +67,16 @@ json_t *swarm_node_names(json_t *nodes);
 
 /* The backing manager host of the swarm called name (a counted reference,
  * host_put) with its cluster id, or NULL. */
-struct host *swarm_lookup(const char *name, char *id, size_t idlen);
+struct host *swarm_lookup(struct fleet *f, const char *name, char *id, size_t idlen);
 /* Calls cb for each swarm, sorted by name, with its backing host. */
-void swarm_foreach(void (*cb)(const char *name, struct host *h, void *arg), void *arg);
+void swarm_foreach(struct fleet *f, void (*cb)(const char *name, struct host *h, void *arg),
+		   void *arg);
 /* The name of the swarm a host belongs to (as manager or worker), "" if
  * none known. */
 void swarm_of_host(struct host *h, char *name, size_t len);
 /* The registered host whose engine is the swarm node id (a counted
  * reference), or NULL. */
-struct host *swarm_node_host(const char *node_id);
+struct host *swarm_node_host(struct fleet *f, const char *node_id);
 
 /* With h's lock held: the object in list whose name (at the JSON path
  * "Spec.Name" or "Name") or id (full or a unique prefix of 4+) is key. */
@@ -93,24 +94,6 @@ bool swarm_task_file(struct swarm_cache *s, json_t *task, const char **service, 
  * the one meant to run, else the newest. */
 bool swarm_task_current(struct swarm_cache *s, json_t *task);
 
-/* ---- actions ------------------------------------------------------------ */
-
-/* One engine call for a write; the engine's message becomes the caller's
- * `error`; answer (may be NULL) gets the body. */
-int swarm_act(struct host *h, const char *method, const char *path, const char *body,
-	      bool create, struct buf *answer);
-/* Reads kind ("services", "nodes", "swarm") object id's Version and Spec,
- * lets edit change the spec, and posts it to .../update?version=N&extra
- * (extra: NULL or one constant "key=value"; the paths come from docker_path).
- * Reads again and retries (SWARM_UPDATE_TRIES in all) when the version
- * moved under it: another client, or the swarm's updater recording its
- * progress.  edit may be called once a try.  Refreshes the model. */
-int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
-		 int (*edit)(json_t *spec, void *arg), void *arg);
-/* swarm_update without the refresh, for a caller that makes several
- * updates and refreshes once (a stack deploy). */
-int swarm_update_unsettled(struct host *h, const char *kind, const char *id, const char *extra,
-			   int (*edit)(json_t *spec, void *arg), void *arg);
 /* After a write: lists again so the next read sees it, and keeps polling. */
 void swarm_settle(struct host *h);
 
@@ -126,12 +109,4 @@ void swarm_pending_del(const char *key);
  * the tasks that used it have stopped (swarm.c). */
 void swarm_network_removed(const char *id);
 
-/* ---- the tree (swarms.c, nodes.c, services.c, secrets.c) ---------------- */
-
-extern const struct node_ops swarms_dir_ops;
-extern const struct node_ops swarm_nodes_dir_ops, swarm_services_dir_ops,
-	swarm_secrets_dir_ops, swarm_configs_dir_ops;
-/* M/hosts/<h>/ctl's `swarm ...` verbs (init, join, leave), argv after "swarm". */
-int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const argv[],
-		   struct buf *out);
 #endif

@@ -18,6 +18,7 @@
 
 #include "access.h"
 #include "buf.h"
+#include "dirlist.h"
 #include "names.h"
 
 struct fleet;
@@ -29,8 +30,6 @@ struct caller {
 	gid_t gid;
 	pid_t pid;      /* for logs only: never trusted for a decision */
 };
-
-enum node_type { NODE_DIR, NODE_FILE, NODE_LINK };
 
 struct tree_stat {
 	enum node_type type;
@@ -51,24 +50,8 @@ struct tree_stat {
 	uint64_t ident;
 };
 
-struct dirent_entry {
-	char *name;
-	enum node_type type;
-	uint64_t ident;     /* tree_stat.ident of the entry, 0: the directory's */
-};
-
-struct dirlist {
-	struct dirent_entry *v;
-	size_t n, cap;
-};
-
-void dirlist_add(struct dirlist *l, const char *name, enum node_type type);
-/* The same, for an entry that names an object of its own (tree_stat.ident). */
-void dirlist_add_ident(struct dirlist *l, const char *name, enum node_type type,
-		       uint64_t ident);
 /* An object's identity from its id (never 0). */
 uint64_t tree_ident(const char *id);
-void dirlist_free(struct dirlist *l);
 
 /* What a path resolved to.  host is a counted reference (node_release). */
 struct node {

@@ -55,7 +55,7 @@ static bool swarm_event(json_t *ev)
 static bool backs_swarm(struct host *h, const char *name)
 {
 	char id[80];
-	struct host *m = swarm_lookup(name, id, sizeof(id));
+	struct host *m = swarm_lookup(tree_ctx()->fleet, name, id, sizeof(id));
 	bool r = m == h;
 
 	host_put(m);

@@ -21,7 +21,7 @@
 #include "model.h"
 #include "objects.h"
 #include "store.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 extern const struct node_ops containers_dir_ops;

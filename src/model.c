@@ -24,13 +24,13 @@
 
 #include "clock.h"
 #include "container_list.h"
+#include "dirlist.h"
 #include "format.h"
 #include "log.h"
 #include "model.h"
 #include "swarm.h"
 #include "names.h"
 #include "store.h"
-#include "tree.h"
 
 #define PING_TIMEOUT_MS   5000L
 #define LIST_TIMEOUT_MS   30000L

@@ -18,7 +18,7 @@
 #include "docker.h"
 #include "format.h"
 #include "model.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 extern const struct node_ops node_dir_ops, node_file_ops, node_role_ops,

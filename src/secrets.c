@@ -17,7 +17,7 @@
 #include "docker.h"
 #include "format.h"
 #include "model.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 #define DATA_MAX (500 << 10)     /* Docker's limit for both */

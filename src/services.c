@@ -29,7 +29,7 @@
 #include "model.h"
 #include "objects.h"
 #include "stream.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 #define SPEC_MAX (256 << 10)
@@ -933,7 +933,7 @@ static int task_link_read(const struct caller *c, const struct node *n, struct b
 		return -ENOENT;
 	if (!cid[0])
 		return -ENOENT;
-	struct host *h = nid[0] ? swarm_node_host(nid) : NULL;
+	struct host *h = nid[0] ? swarm_node_host(tree_ctx()->fleet, nid) : NULL;
 	if (h) {
 		buf_printf(out, "../../../../../../hosts/%s/containers/%s", h->name, cid);
 		host_put(h);

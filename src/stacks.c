@@ -34,7 +34,7 @@
 #include "model.h"
 #include "objects.h"
 #include "stacks.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 #define HELD_FILES_MAX 64

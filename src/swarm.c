@@ -1,6 +1,6 @@
 /* swarm.c - the swarm model (swarm.h): a manager host's lists of its
- * swarm, the M/swarms registry over the manager hosts, and the update
- * helpers every swarm write goes through.
+ * swarm and the M/swarms registry over the manager hosts.  The writes
+ * are the tree's (swarms.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include "log.h"
 #include "map.h"
 #include "model.h"
+#include "names.h"
 #include "swarm.h"
 
 #define HOT_MS 15000L            /* poll often this long after a change */
@@ -351,10 +352,10 @@ static int entry_cmp(const void *a, const void *b)
 
 /* Every swarm once, sorted, names made unique (a second swarm of one name
  * is told apart by its id). */
-static void collect(struct collect *c)
+static void collect(struct fleet *f, struct collect *c)
 {
 	*c = (struct collect){ 0 };
-	fleet_foreach_host(tree_ctx()->fleet, collect_cb, c);
+	fleet_foreach_host(f, collect_cb, c);
 	if (c->n)
 		qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
 	for (size_t i = 1; i < c->n; i++) {
@@ -373,12 +374,12 @@ static void collect_free(struct collect *c)
 	free(c->v);
 }
 
-struct host *swarm_lookup(const char *name, char *id, size_t idlen)
+struct host *swarm_lookup(struct fleet *f, const char *name, char *id, size_t idlen)
 {
 	struct collect c;
 	struct host *h = NULL;
 
-	collect(&c);
+	collect(f, &c);
 	for (size_t i = 0; i < c.n && !h; i++) {
 		if (!strcmp(c.v[i].name, name) || !strcmp(c.v[i].id, name)) {
 			h = c.v[i].h;
@@ -391,11 +392,12 @@ struct host *swarm_lookup(const char *name, char *id, size_t idlen)
 	return h;
 }
 
-void swarm_foreach(void (*cb)(const char *name, struct host *h, void *arg), void *arg)
+void swarm_foreach(struct fleet *f, void (*cb)(const char *name, struct host *h, void *arg),
+		   void *arg)
 {
 	struct collect c;
 
-	collect(&c);
+	collect(f, &c);
 	for (size_t i = 0; i < c.n; i++)
 		cb(c.v[i].name, c.v[i].h, arg);
 	collect_free(&c);
@@ -422,11 +424,11 @@ static void node_host_cb(struct host *h, void *arg)
 	pthread_rwlock_unlock(&h->lock);
 }
 
-struct host *swarm_node_host(const char *node_id)
+struct host *swarm_node_host(struct fleet *f, const char *node_id)
 {
 	struct node_host nh = { node_id, NULL };
 
-	fleet_foreach_host(tree_ctx()->fleet, node_host_cb, &nh);
+	fleet_foreach_host(f, node_host_cb, &nh);
 	return nh.found;
 }
 
@@ -465,7 +467,7 @@ void swarm_of_host(struct host *h, char *name, size_t len)
 	if (!node_id[0])
 		return;
 	struct of_host o = { node_id, name, len };
-	swarm_foreach(of_host_cb, &o);
+	swarm_foreach(h->fleet, of_host_cb, &o);
 }
 
 json_t *swarm_find(json_t *list, const char *name_path, const char *key)
@@ -531,130 +533,6 @@ bool swarm_task_current(struct swarm_cache *s, json_t *task)
 			return false;
 	}
 	return true;
-}
-
-/* ---- actions ---------------------------------------------------------------- */
-
-int swarm_act(struct host *h, const char *method, const char *path, const char *body,
-	      bool create, struct buf *answer)
-{
-	struct docker_call call = {
-		.method = method, .path = path, .body = body, .create = create,
-		.timeout_ms = 30000,
-	};
-	struct docker_reply r;
-	int err = host_call(h, &call, &r);
-
-	if (err)
-		err = tree_fail(err, "%s", r.message);
-	else if (answer)
-		buf_append(answer, r.body.data ? r.body.data : "", r.body.len);
-	docker_reply_free(&r);
-	return err;
-}
-
-/* The path of swarm_update's object (update false) or of its update
- * at version, with extra ("rollback=previous", a constant of the caller)
- * as one more query parameter. */
-static int update_path(char *path, size_t len, const char *kind, const char *id, bool update,
-		       long long version, const char *extra)
-{
-	char key[32] = "", value[32] = "";
-	const char *eq = extra ? strchr(extra, '=') : NULL;
-
-	if (extra) {
-		if (!eq || (size_t)(eq - extra) >= sizeof(key) || strlen(eq + 1) >= sizeof(value))
-			return -EINVAL;
-		memcpy(key, extra, (size_t)(eq - extra));
-		snprintf(value, sizeof(value), "%s", eq + 1);
-	}
-	if (!strcmp(kind, "swarm")) {
-		if (!update)
-			return docker_path(path, len, "/swarm");
-		return extra ? docker_path(path, len, "/swarm/update?version=%lld&%s=%s", version,
-					   key, value)
-			     : docker_path(path, len, "/swarm/update?version=%lld", version);
-	}
-	if (!strcmp(kind, "services")) {
-		if (!update)
-			return docker_path(path, len, "/services/%s", id);
-		return extra ? docker_path(path, len, "/services/%s/update?version=%lld&%s=%s", id,
-					   version, key, value)
-			     : docker_path(path, len, "/services/%s/update?version=%lld", id, version);
-	}
-	if (!strcmp(kind, "nodes")) {
-		if (!update)
-			return docker_path(path, len, "/nodes/%s", id);
-		return extra ? docker_path(path, len, "/nodes/%s/update?version=%lld&%s=%s", id,
-					   version, key, value)
-			     : docker_path(path, len, "/nodes/%s/update?version=%lld", id, version);
-	}
-	return -EINVAL;
-}
-
-#define SWARM_UPDATE_TRIES 4
-
-int swarm_update_unsettled(struct host *h, const char *kind, const char *id, const char *extra,
-			   int (*edit)(json_t *spec, void *arg), void *arg)
-{
-	char path[640];
-	int err = 0;
-
-	for (int attempt = 0; attempt < SWARM_UPDATE_TRIES; attempt++) {
-		struct buf b = BUF_INIT;
-		json_t *obj, *spec;
-
-		err = update_path(path, sizeof(path), kind, id, false, 0, extra);
-		if (err)
-			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
-		err = swarm_act(h, "GET", path, NULL, false, &b);
-		if (err)
-			return err;
-		obj = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
-		buf_free(&b);
-		json_int_t version = json_integer_value(swarm_get(obj, "Version.Index"));
-		spec = json_object_get(obj, "Spec");
-		if (!json_is_object(spec)) {
-			json_decref(obj);
-			return tree_fail(-EIO, "the engine gave no spec for %s", id);
-		}
-		err = edit(spec, arg);
-		if (err) {
-			json_decref(obj);
-			return err;
-		}
-		char *body = json_dumps(spec, JSON_COMPACT);
-		json_decref(obj);
-		err = update_path(path, sizeof(path), kind, id, true, (long long)version, extra);
-		if (err) {
-			free(body);
-			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
-		}
-		struct docker_call call = {
-			.method = "POST", .path = path, .body = body, .timeout_ms = 30000,
-		};
-		struct docker_reply r;
-		err = host_call(h, &call, &r);
-		free(body);
-		bool moved = err && strstr(r.message, "out of sequence") &&
-			     attempt + 1 < SWARM_UPDATE_TRIES;
-		if (err && !moved)
-			err = tree_fail(err, "%s", r.message);
-		docker_reply_free(&r);
-		if (!moved)
-			break;
-		log_info("host %s: %s %s: update out of sequence, read again", h->name, kind, id);
-	}
-	return err;
-}
-
-int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
-		 int (*edit)(json_t *spec, void *arg), void *arg)
-{
-	int err = swarm_update_unsettled(h, kind, id, extra, edit, arg);
-
-	swarm_settle(h);
-	return err;
 }
 
 /* ---- names pending their first write, networks just removed --------------- */

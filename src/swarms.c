@@ -8,6 +8,7 @@
  * (swarm.h), so levels are the caller's on that host: viewer to see,
  * operator to change services, nodes' availability and labels, networks,
  * secrets and configs; admin for tokens, roles, node rm and membership.
+ * And the writes every swarm file makes (swarm_act, swarm_update).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +18,11 @@
 #include "cmdline.h"
 #include "docker.h"
 #include "format.h"
+#include "log.h"
 #include "model.h"
 #include "names.h"
 #include "stacks.h"
-#include "swarm.h"
+#include "swarms.h"
 #include "tree.h"
 
 extern const struct node_ops swarm_dir_ops, swarm_file_ops, swarm_tokens_dir_ops,
@@ -68,14 +70,14 @@ static int swarms_list(const struct caller *c, const struct node *dir, struct di
 {
 	struct list_ctx lc = { c, out };
 
-	swarm_foreach(list_swarm_cb, &lc);
+	swarm_foreach(tree_ctx()->fleet, list_swarm_cb, &lc);
 	return 0;
 }
 
 static int swarms_lookup(const struct caller *c, const struct node *dir, const char *name,
 			 struct node *child)
 {
-	struct host *h = swarm_lookup(name, NULL, 0);
+	struct host *h = swarm_lookup(tree_ctx()->fleet, name, NULL, 0);
 
 	if (!h)
 		return -ENOENT;
@@ -551,5 +553,129 @@ int swarm_host_ctl(const struct caller *c, struct host *h, int argc, char *const
 	}
 	buf_free(&answer);
 	host_info_refresh(h);
+	return err;
+}
+
+/* ---- the writes every swarm file makes (swarms.h) ---------------------------- */
+
+int swarm_act(struct host *h, const char *method, const char *path, const char *body,
+	      bool create, struct buf *answer)
+{
+	struct docker_call call = {
+		.method = method, .path = path, .body = body, .create = create,
+		.timeout_ms = 30000,
+	};
+	struct docker_reply r;
+	int err = host_call(h, &call, &r);
+
+	if (err)
+		err = tree_fail(err, "%s", r.message);
+	else if (answer)
+		buf_append(answer, r.body.data ? r.body.data : "", r.body.len);
+	docker_reply_free(&r);
+	return err;
+}
+
+/* The path of swarm_update's object (update false) or of its update
+ * at version, with extra ("rollback=previous", a constant of the caller)
+ * as one more query parameter. */
+static int update_path(char *path, size_t len, const char *kind, const char *id, bool update,
+		       long long version, const char *extra)
+{
+	char key[32] = "", value[32] = "";
+	const char *eq = extra ? strchr(extra, '=') : NULL;
+
+	if (extra) {
+		if (!eq || (size_t)(eq - extra) >= sizeof(key) || strlen(eq + 1) >= sizeof(value))
+			return -EINVAL;
+		memcpy(key, extra, (size_t)(eq - extra));
+		snprintf(value, sizeof(value), "%s", eq + 1);
+	}
+	if (!strcmp(kind, "swarm")) {
+		if (!update)
+			return docker_path(path, len, "/swarm");
+		return extra ? docker_path(path, len, "/swarm/update?version=%lld&%s=%s", version,
+					   key, value)
+			     : docker_path(path, len, "/swarm/update?version=%lld", version);
+	}
+	if (!strcmp(kind, "services")) {
+		if (!update)
+			return docker_path(path, len, "/services/%s", id);
+		return extra ? docker_path(path, len, "/services/%s/update?version=%lld&%s=%s", id,
+					   version, key, value)
+			     : docker_path(path, len, "/services/%s/update?version=%lld", id, version);
+	}
+	if (!strcmp(kind, "nodes")) {
+		if (!update)
+			return docker_path(path, len, "/nodes/%s", id);
+		return extra ? docker_path(path, len, "/nodes/%s/update?version=%lld&%s=%s", id,
+					   version, key, value)
+			     : docker_path(path, len, "/nodes/%s/update?version=%lld", id, version);
+	}
+	return -EINVAL;
+}
+
+#define SWARM_UPDATE_TRIES 4
+
+int swarm_update_unsettled(struct host *h, const char *kind, const char *id, const char *extra,
+			   int (*edit)(json_t *spec, void *arg), void *arg)
+{
+	char path[640];
+	int err = 0;
+
+	for (int attempt = 0; attempt < SWARM_UPDATE_TRIES; attempt++) {
+		struct buf b = BUF_INIT;
+		json_t *obj, *spec;
+
+		err = update_path(path, sizeof(path), kind, id, false, 0, extra);
+		if (err)
+			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
+		err = swarm_act(h, "GET", path, NULL, false, &b);
+		if (err)
+			return err;
+		obj = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+		buf_free(&b);
+		json_int_t version = json_integer_value(swarm_get(obj, "Version.Index"));
+		spec = json_object_get(obj, "Spec");
+		if (!json_is_object(spec)) {
+			json_decref(obj);
+			return tree_fail(-EIO, "the engine gave no spec for %s", id);
+		}
+		err = edit(spec, arg);
+		if (err) {
+			json_decref(obj);
+			return err;
+		}
+		char *body = json_dumps(spec, JSON_COMPACT);
+		json_decref(obj);
+		err = update_path(path, sizeof(path), kind, id, true, (long long)version, extra);
+		if (err) {
+			free(body);
+			return tree_fail(err, "%s %s cannot be named in an API path", kind, id ?: "");
+		}
+		struct docker_call call = {
+			.method = "POST", .path = path, .body = body, .timeout_ms = 30000,
+		};
+		struct docker_reply r;
+		err = host_call(h, &call, &r);
+		free(body);
+		bool moved = err && strstr(r.message, "out of sequence") &&
+			     attempt + 1 < SWARM_UPDATE_TRIES;
+		if (err && !moved)
+			err = tree_fail(err, "%s", r.message);
+		docker_reply_free(&r);
+		if (!moved)
+			break;
+		log_info("host %s: %s %s: update out of sequence, read again", h->name, kind, id);
+	}
+	return err;
+}
+
+int swarm_update(struct host *h, const char *kind, const char *id, const char *extra,
+		 int (*edit)(json_t *spec, void *arg), void *arg)
+{
+	int err = swarm_update_unsettled(h, kind, id, extra, edit, arg);
+
+	swarm_settle(h);
 	return err;
 }
