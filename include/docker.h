@@ -98,6 +98,8 @@ struct timespec docker_budget_until(long def);
 /* Makes every call under way, and every later one, fail at once
  * (EINTR): the daemon is ending and must not wait for engines. */
 void docker_cancel_all(void);
+/* Whether docker_cancel_all() was called. */
+bool docker_cancelled(void);
 
 /* Performs the call.  0 for 2xx and 304 (already in that state), else a
  * negative errno with reply->message set.  reply is always initialised. */

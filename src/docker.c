@@ -318,6 +318,11 @@ void docker_cancel_all(void)
 	atomic_store(&all_cancelled, true);
 }
 
+bool docker_cancelled(void)
+{
+	return atomic_load(&all_cancelled);
+}
+
 static void build_url(struct buf *url, struct conn *c, const char *api,
 		      const char *path)
 {

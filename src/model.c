@@ -585,11 +585,16 @@ static struct host *host_get(struct host *h)
 	return h;
 }
 
+/* Also when the daemon ends: its calls then fail EINTR (docker_cancel_all)
+ * before the host is stopped, and that says nothing of the engine (the
+ * registry kept "unhealthy" from a clean exit once). */
 static bool host_stopping(void *arg)
 {
 	struct host *h = arg;
 	bool stop;
 
+	if (docker_cancelled())
+		return true;
 	pthread_mutex_lock(&h->ctl_lock);
 	stop = h->stop || h->reconnect;
 	pthread_mutex_unlock(&h->ctl_lock);
@@ -1974,7 +1979,7 @@ static void *host_worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&h->ctl_lock);
-		bool stop = h->stop;
+		bool stop = h->stop || docker_cancelled();
 		h->reconnect = false;
 		pthread_mutex_unlock(&h->ctl_lock);
 		if (stop)
