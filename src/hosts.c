@@ -33,10 +33,11 @@ extern const struct node_ops cred_dir_ops;
 
 struct host_attr {
 	const char *name;
-	/* Called with the host's read lock held. */
+	/* Called with the host's read lock held, unless locks_itself. */
 	void (*show)(struct host *h, struct buf *out);
 	int (*set)(struct host *h, const char *value);
 	size_t max;
+	bool locks_itself;
 };
 
 static void show_url(struct host *h, struct buf *out)
@@ -101,10 +102,7 @@ static void show_architecture(struct host *h, struct buf *out)
 
 static void show_stats(struct host *h, struct buf *out)
 {
-	/* counters are atomics; host_stats_show takes the lock itself */
-	pthread_rwlock_unlock(&h->lock);
-	host_stats_show(h, out);
-	pthread_rwlock_rdlock(&h->lock);
+	host_stats_show(h, out);   /* counters are atomics; the rest under its lock */
 }
 
 static void show_description(struct host *h, struct buf *out)
@@ -177,19 +175,19 @@ static int set_default(struct host *h, const char *value)
 }
 
 static const struct host_attr host_attrs[] = {
-	{ "url", show_url, set_url, URL_MAX },
-	{ "type", show_type, NULL, 0 },
-	{ "status", show_status, NULL, 0 },
-	{ "description", show_description, set_description, DESCRIPTION_MAX },
-	{ "default", show_default, set_default, 1 },
-	{ "version", show_version, NULL, 0 },
-	{ "info.json", show_info, NULL, 0 },
-	{ "insecure", show_insecure, set_insecure, 1 },
-	{ "last_check", show_last_check, NULL, 0 },
-	{ "api_version", show_api_version, NULL, 0 },
-	{ "os_type", show_os_type, NULL, 0 },
-	{ "architecture", show_architecture, NULL, 0 },
-	{ "stats", show_stats, NULL, 0 },
+	{ "url", show_url, set_url, URL_MAX, false },
+	{ "type", show_type, NULL, 0, false },
+	{ "status", show_status, NULL, 0, false },
+	{ "description", show_description, set_description, DESCRIPTION_MAX, false },
+	{ "default", show_default, set_default, 1, false },
+	{ "version", show_version, NULL, 0, false },
+	{ "info.json", show_info, NULL, 0, false },
+	{ "insecure", show_insecure, set_insecure, 1, false },
+	{ "last_check", show_last_check, NULL, 0, false },
+	{ "api_version", show_api_version, NULL, 0, false },
+	{ "os_type", show_os_type, NULL, 0, false },
+	{ "architecture", show_architecture, NULL, 0, false },
+	{ "stats", show_stats, NULL, 0, true },
 };
 
 #define N_ATTRS (sizeof(host_attrs) / sizeof(host_attrs[0]))
@@ -359,6 +357,10 @@ static int host_file_read(const struct caller *c, const struct node *n, struct b
 {
 	const struct host_attr *a = n->attr;
 
+	if (a->locks_itself) {
+		a->show(n->host, out);
+		return 0;
+	}
 	pthread_rwlock_rdlock(&n->host->lock);
 	a->show(n->host, out);
 	pthread_rwlock_unlock(&n->host->lock);
