@@ -36,7 +36,7 @@
 #define LIST_TIMEOUT_MS   30000L
 #define BACKOFF_MIN_MS    250
 #define BACKOFF_MAX_MS    5000
-#define DETAIL_BATCH      64     /* inspects between two reads of events */
+#define DETAIL_BATCH      64     /* inspects before the other lists get their turn */
 /* The worker's inspect of one container: an engine answers one in
  * milliseconds unless the container is busy (the engine holds its lock
  * through a start) or hung (a stuck runc); past this the worker moves on
@@ -1597,10 +1597,13 @@ static int worker_refresh(struct informer *in, const char *id)
 	return 0;
 }
 
+static int pump_events(struct informer *in, long wait_ms, char *msg, size_t msglen);
+
 /* Relists the kinds events named, then inspects up to DETAIL_BATCH dirty
- * containers, so that events are read in between on a host with
- * thousands.  Returns 0 or the first error. */
-static int process_dirty(struct informer *in)
+ * containers, reading the event stream after each, so that the other
+ * lists get their turn on a host with thousands.  Returns 0 or the first
+ * error (msg set when the event stream ended). */
+static int process_dirty(struct informer *in, char *msg, size_t msglen)
 {
 	int err = 0;
 
@@ -1621,6 +1624,12 @@ static int process_dirty(struct informer *in)
 		if (err)
 			mark_dirty(in, id); /* try again after reconnecting */
 		free(id);
+		/* The stream is read between two inspects: a loaded engine
+		 * takes seconds over a batch (a soak saw up to 12 s), and the queue
+		 * it keeps for a subscriber holds 1024 events; past that its
+		 * publisher waits 100 ms, then drops the event for us. */
+		if (!err)
+			err = pump_events(in, 0, msg, msglen);
 	}
 	if (!err && in->dirty_info) {
 		json_t *info;
@@ -1943,9 +1952,11 @@ static int run_session(struct informer *in, char *msg, size_t msglen)
 		err = pump_events(in, wait, msg, msglen);
 		if (err)
 			return err;
-		err = process_dirty(in);
+		*msg = '\0';
+		err = process_dirty(in, msg, msglen);
 		if (err) {
-			snprintf(msg, msglen, "refresh failed: %s", strerror(-err));
+			if (!*msg)
+				snprintf(msg, msglen, "refresh failed: %s", strerror(-err));
 			return err;
 		}
 		now = mono_ms();
