@@ -16,8 +16,8 @@ import random
 
 import pytest
 
-from conftest import (ENGINES, IMAGE, error_text, escape_name, raises_errno, read_text, unique,
-                      wait_until, write_once)
+from conftest import (ENGINES, IMAGE, audit_marker, audit_rows, error_text, escape_name,
+                      raises_errno, read_text, unique, wait_until, write_once)
 
 SWARM_NETWORKS = {"bridge", "host", "none", "docker_gwbridge", "ingress"}
 
@@ -268,6 +268,32 @@ def test_prune_volumes(mount, wrk, cleanup):
     write_once(hp(mount, "wrk", "volumes", ".ctl"), "prune\n")
     vols = wrk.volume_names()
     assert name not in vols and kept in vols
+
+
+@pytest.mark.parametrize("kind", ["networks", "volumes"])
+@pytest.mark.parametrize("who", ["hostadm", "gadmin"])
+def test_admin_users_prune_for_real(mount, solo, people, cleanup, kind, who):
+    """The cells test_permissions' matrix skips: there, among other modules,
+    a real prune would take what they just made.  This module runs alone, so
+    here a host admin and a global admin, as real Unix users, prune solo;
+    the object goes and the audit row is theirs."""
+    name = unique("prn")
+    if kind == "networks":
+        cleanup.network(solo, name)
+        solo.docker("network", "create", name)
+        names = solo.network_names
+    else:
+        cleanup.volume(solo, name)
+        solo.docker("volume", "create", name)
+        names = solo.volume_names
+    foreign = foreign_prunable(solo, [name])
+    assert not foreign, f"solo has objects a prune would remove: {foreign}: not pruning"
+    marker = audit_marker(mount)
+    user = people[who]
+    user.write(hp(mount, "solo", kind, ".ctl"), "prune\n").expect_ok(f"prune as {who}")
+    assert name not in names()
+    rows = [r for r in audit_rows(mount, marker) if r.get("uid") == user.uid]
+    assert rows and rows[-1]["outcome"] == "ok" and rows[-1]["action"] == "prune", rows
 
 
 def test_prune_images(mount, wrk, cleanup):
